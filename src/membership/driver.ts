@@ -1,0 +1,84 @@
+// The edge of the membership machine: a timer feeds it the clock, HTTP carries
+// its gossip, and its events are logged, persisted and handed to listeners.
+import { EventEmitter } from 'node:events';
+import { Gossip, checker, type NodeId } from '../protocol/schemas.js';
+import type { PeerClient } from '../transport/peer-client.js';
+import type { Logger } from '../common/logger.js';
+import type { Membership, MembershipEvent, ReceiveResult } from './machine.js';
+
+export const GOSSIP_PATH = '/internal/v1/gossip';
+const isGossip = checker(Gossip);
+
+export interface PersistedMembership {
+  term: number;
+  peers: NodeId[];
+}
+
+export interface MembershipDriverOptions {
+  tickMs: number;
+  logger: Logger;
+  persist: (state: PersistedMembership) => Promise<void>;
+}
+
+export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }> {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly machine: Membership,
+    private readonly peers: PeerClient,
+    private readonly options: MembershipDriverOptions,
+  ) {
+    super();
+  }
+
+  start(): void {
+    this.step();
+    this.timer = setInterval(() => this.step(), this.options.tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Gossip that arrived on our HTTP port; answered with our own view. */
+  receive(gossip: Gossip): ReceiveResult {
+    const result = this.machine.receive(Date.now(), gossip);
+    this.flush();
+    return result;
+  }
+
+  private step(): void {
+    this.machine.tick(Date.now());
+    this.flush();
+  }
+
+  private flush(): void {
+    const { messages, events } = this.machine.drain();
+    for (const { to, gossip } of messages) {
+      this.peers.post(to, GOSSIP_PATH, gossip, isGossip).then(
+        (answer) => {
+          this.machine.receive(Date.now(), answer);
+          this.flush();
+        },
+        (error: Error) => this.options.logger.debug({ peer: to, err: error.message }, 'gossip failed'),
+      );
+    }
+    if (events.length === 0) return;
+    for (const event of events) {
+      this.log(event);
+      if (event.type === 'node-down') this.peers.forget(event.node);
+      this.emit('event', event);
+    }
+    const { term } = this.machine.status();
+    this.options.persist({ term, peers: this.machine.contacts() }).catch((error: Error) =>
+      this.options.logger.error({ err: error.message }, 'could not persist membership'),
+    );
+  }
+
+  private log(event: MembershipEvent): void {
+    const { logger } = this.options;
+    if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
+    else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
+    else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+  }
+}

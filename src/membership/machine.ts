@@ -1,0 +1,177 @@
+// Membership, failure detection and leader election as a deterministic state
+// machine, in the manner of etcd's raft package: its only inputs are the time
+// (`tick`) and received gossip (`receive`); its outputs are gossip to send and
+// events, collected with `drain`. Sockets, timers and disks stay in the driver,
+// so a test can run a whole simulated cluster from a seed.
+import { CLUSTER_NAME, type Gossip, type NodeId, type NodeInfo } from '../protocol/schemas.js';
+import { compareNodeIds } from '../common/address.js';
+import { chooseLeader, claimBeats } from './election.js';
+
+export interface MembershipConfig {
+  self: NodeInfo;
+  replicationFactor: number;
+  heartbeatIntervalMs: number;
+  failureTimeoutMs: number;
+}
+
+export interface MembershipStart {
+  now: number;
+  term: number;
+  /** Known leader (from a join target), or null to wait for gossip or an election. */
+  leader: NodeId | null;
+  /** Nodes to contact: from the join target, or remembered from the last run. */
+  peers: readonly NodeId[];
+}
+
+export type MembershipEvent =
+  | { type: 'node-up'; node: NodeInfo }
+  | { type: 'node-down'; node: NodeId }
+  | { type: 'leader'; leader: NodeId; term: number; previous: NodeId | null };
+
+export interface Outgoing {
+  to: NodeId;
+  gossip: Gossip;
+}
+
+export type ReceiveResult = { accepted: true } | { accepted: false; reason: string };
+
+interface Peer {
+  info: NodeInfo | null;
+  /** Last direct contact; null until the peer has answered once. */
+  lastHeard: number | null;
+  /** When we first learned of it, to give an unconfirmed peer a failure timeout to answer. */
+  learned: number;
+}
+
+export function replicationFactorMismatch(mine: number, theirs: number): string {
+  return `replication factor ${theirs} does not match the cluster's replication factor ${mine}`;
+}
+
+export class Membership {
+  private readonly peers = new Map<NodeId, Peer>();
+  private term: number;
+  private leader: NodeId | null;
+  private leaderUnknownSince: number;
+  private lastBroadcast = -Infinity;
+  private outbox: Outgoing[] = [];
+  private events: MembershipEvent[] = [];
+
+  constructor(
+    private readonly config: MembershipConfig,
+    start: MembershipStart,
+  ) {
+    this.term = start.term;
+    this.leader = start.leader;
+    this.leaderUnknownSince = start.now;
+    for (const id of start.peers) this.learn(id, start.now);
+    if (this.leader === null && this.peers.size === 0) this.elect(start.now);
+  }
+
+  get self(): NodeId {
+    return this.config.self.id;
+  }
+
+  tick(now: number): void {
+    this.detectFailures(now);
+    this.checkLeader(now);
+    if (now - this.lastBroadcast >= this.config.heartbeatIntervalMs) {
+      this.lastBroadcast = now;
+      const gossip = this.gossip();
+      for (const to of this.peers.keys()) this.outbox.push({ to, gossip });
+    }
+  }
+
+  /** Gossip received from a peer, as a request or as the answer to ours. */
+  receive(now: number, gossip: Gossip): ReceiveResult {
+    if (gossip.replicationFactor !== this.config.replicationFactor) {
+      return { accepted: false, reason: replicationFactorMismatch(this.config.replicationFactor, gossip.replicationFactor) };
+    }
+    const from = gossip.from;
+    if (from.id === this.self) return { accepted: true };
+    const peer = this.peers.get(from.id);
+    if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
+    this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now });
+    for (const node of gossip.nodes) this.learn(node.id, now);
+    if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
+      this.learn(gossip.leader, now);
+      this.setLeader(gossip.leader, gossip.term);
+    } else if (gossip.term > this.term) {
+      this.term = gossip.term;
+    }
+    return { accepted: true };
+  }
+
+  /** Outputs since the last call: gossip to send and membership events. */
+  drain(): { messages: Outgoing[]; events: MembershipEvent[] } {
+    const ready = { messages: this.outbox, events: this.events };
+    this.outbox = [];
+    this.events = [];
+    return ready;
+  }
+
+  gossip(): Gossip {
+    return {
+      cluster: CLUSTER_NAME,
+      from: this.config.self,
+      leader: this.leader,
+      term: this.term,
+      replicationFactor: this.config.replicationFactor,
+      nodes: this.aliveNodes(),
+    };
+  }
+
+  /** Nodes heard from within the failure timeout, itself included, in join order. */
+  aliveNodes(): NodeInfo[] {
+    const alive = [this.config.self];
+    for (const peer of this.peers.values()) if (peer.lastHeard !== null && peer.info) alive.push(peer.info);
+    return alive.sort((a, b) => a.joined - b.joined || compareNodeIds(a.id, b.id));
+  }
+
+  /** Every node we are trying to reach, confirmed or not. */
+  contacts(): NodeId[] {
+    return [...this.peers.keys()];
+  }
+
+  status(): { leader: NodeId | null; term: number; isLeader: boolean } {
+    return { leader: this.leader, term: this.term, isLeader: this.leader === this.self };
+  }
+
+  private learn(id: NodeId, now: number): void {
+    if (id !== this.self && !this.peers.has(id)) this.peers.set(id, { info: null, lastHeard: null, learned: now });
+  }
+
+  private detectFailures(now: number): void {
+    for (const [id, peer] of this.peers) {
+      const silentSince = peer.lastHeard ?? peer.learned;
+      if (now - silentSince <= this.config.failureTimeoutMs) continue;
+      this.peers.delete(id);
+      if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
+    }
+  }
+
+  private checkLeader(now: number): void {
+    if (this.leader === this.self) return;
+    if (this.leader !== null && this.peers.has(this.leader)) return;
+    if (this.leader !== null) {
+      this.elect(now);
+      return;
+    }
+    // A node that restarted without a known leader waits one failure timeout
+    // for gossip before it concludes that nobody else is alive.
+    if (now - this.leaderUnknownSince > this.config.failureTimeoutMs) this.elect(now);
+  }
+
+  private elect(now: number): void {
+    const alive = this.aliveNodes().map((node) => node.id);
+    this.setLeader(chooseLeader(alive), this.term + 1);
+    this.leaderUnknownSince = now;
+  }
+
+  private setLeader(leader: NodeId, term: number): void {
+    const previous = this.leader;
+    this.term = term;
+    if (previous === leader) return;
+    this.leader = leader;
+    this.events.push({ type: 'leader', leader, term, previous });
+  }
+}

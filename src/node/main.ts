@@ -1,0 +1,122 @@
+// Wires one node together: storage, membership, replication and the HTTP
+// server. No logic of its own beyond start-up order and shutdown.
+import { CLUSTER_NAME, type Gossip, type Heartbeat, type NodeInfo } from '../protocol/schemas.js';
+import { createLogger } from '../common/logger.js';
+import { ReplicaStore } from '../storage/store.js';
+import { Membership } from '../membership/machine.js';
+import { MembershipDriver, type PersistedMembership } from '../membership/driver.js';
+import { joinCluster, type ClusterView } from '../membership/join.js';
+import { PeerClient } from '../transport/peer-client.js';
+import { ReplicaBatcher } from '../replication/batcher.js';
+import { Coordinator } from '../replication/coordinator.js';
+import { buildServer } from '../server/app.js';
+import type { NodeConfig } from './config.js';
+
+const MEMBERSHIP_KEY = 'membership';
+const JOINED_KEY = 'joined';
+const JOIN_ATTEMPTS = 10;
+
+export class StartupError extends Error {}
+
+export interface RunningNode {
+  stop(): Promise<void>;
+}
+
+function warnings(aliveCount: number, replicationFactor: number): string[] {
+  return aliveCount < replicationFactor
+    ? [`cluster size (${aliveCount}) is smaller than a replication factor (${replicationFactor})!`]
+    : [];
+}
+
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const logger = createLogger('warehouse-node', config.logLevel);
+  const store = ReplicaStore.open(config.dataDir);
+  const self: NodeInfo = { id: config.id, joined: store.getMeta<number>(JOINED_KEY) ?? Date.now() };
+  const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
+
+  let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
+  if (config.join) {
+    const announce: Gossip = { cluster: CLUSTER_NAME, from: self, leader: null, term: 0, replicationFactor: config.replicationFactor, nodes: [self] };
+    try {
+      view = await joinCluster({ target: config.join, gossip: announce, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
+    } catch (error) {
+      await store.close();
+      throw new StartupError((error as Error).message);
+    }
+  }
+  await store.putMeta(JOINED_KEY, self.joined);
+
+  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs });
+  const machine = new Membership(
+    { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
+    { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
+  );
+  const membership = new MembershipDriver(machine, peers, {
+    tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
+    logger,
+    persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
+  });
+  const aliveIds = () => machine.aliveNodes().map((node) => node.id);
+  const coordinator = new Coordinator(
+    { self: self.id, replicationFactor: config.replicationFactor, term: () => machine.status().term, aliveNodes: aliveIds },
+    store,
+    new ReplicaBatcher(peers),
+    logger,
+  );
+
+  const heartbeat = (): Heartbeat => {
+    const { leader, term } = machine.status();
+    const nodes = machine.aliveNodes();
+    return {
+      cluster: CLUSTER_NAME,
+      node: self.id,
+      leader,
+      term,
+      replicationFactor: config.replicationFactor,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      failureTimeoutMs: config.failureTimeoutMs,
+      nodes: nodes.map((node) => ({ ...node, state: 'alive' as const })),
+      warnings: warnings(nodes.length, config.replicationFactor),
+    };
+  };
+
+  const server = buildServer(
+    {
+      heartbeat,
+      leader: () => ({ isLeader: machine.status().isLeader, leader: machine.status().leader }),
+      receiveGossip: (gossip) => ({ result: membership.receive(gossip), answer: machine.gossip() }),
+      documents: coordinator,
+      replicas: {
+        write: async ({ records }) => ({ hadValue: await store.apply(records) }),
+        read: ({ keys }) => ({
+          records: keys.map((key) => {
+            const stored = store.get(key);
+            return stored ? { key, ...stored } : null;
+          }),
+        }),
+      },
+    },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
+  );
+
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
+    throw new StartupError(`cannot listen on ${config.id} (${code ?? (error as Error).message})`);
+  }
+  membership.start();
+  logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+
+  return {
+    async stop() {
+      membership.stop();
+      await server.close();
+      await peers.close();
+      await store.close();
+      logger.info({ node: self.id }, 'node stopped');
+    },
+  };
+}

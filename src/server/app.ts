@@ -1,0 +1,154 @@
+// The HTTP face of a node: the public API (heartbeat, documents) and the
+// internal node-to-node routes, each validated against its schema.
+import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  ErrorBody,
+  Gossip,
+  Heartbeat,
+  ReplicaReadRequest,
+  ReplicaReadResponse,
+  ReplicaWriteRequest,
+  ReplicaWriteResponse,
+  WriteResult,
+  type NodeId,
+} from '../protocol/schemas.js';
+import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
+import { VALUE_ERROR, isJson, tooLargeError } from '../common/values.js';
+import type { Logger } from '../common/logger.js';
+import type { ReceiveResult } from '../membership/machine.js';
+import type { ReadOutcome, WriteOutcome } from '../replication/coordinator.js';
+import { UnavailableError } from '../replication/coordinator.js';
+
+export interface NodeServices {
+  heartbeat(): Heartbeat;
+  leader(): { isLeader: boolean; leader: NodeId | null };
+  receiveGossip(gossip: Gossip): { result: ReceiveResult; answer: Gossip };
+  documents: {
+    read(key: string): Promise<ReadOutcome>;
+    write(key: string, value: string | null): Promise<WriteOutcome>;
+  };
+  replicas: {
+    write(request: ReplicaWriteRequest): Promise<ReplicaWriteResponse>;
+    read(request: ReplicaReadRequest): ReplicaReadResponse;
+  };
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  maxValueBytes: number;
+  /** Repair streams and hint deliveries send large batches between nodes. */
+  maxInternalBytes: number;
+}
+
+const KeyParams = Type.Object({ key: Type.String() });
+const Errors = { 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+
+// Typed loosely on purpose: every route, whatever its response schema, sends errors the same way.
+type AnyReply = FastifyReply<any, any, any, any, any, any, any, any>;
+
+function sendError(reply: AnyReply, status: number, error: string, leader?: NodeId | null): void {
+  void reply.code(status).send(leader === undefined ? { error } : { error, leader });
+}
+
+export function buildServer(services: NodeServices, options: ServerOptions) {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: options.maxInternalBytes,
+    return503OnClosing: true,
+    // Coercion would turn a tombstone's null into "" and accept malformed messages.
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLargeError(options.maxValueBytes));
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) options.logger.error({ err: error }, 'request failed');
+    return sendError(reply, status, error.message.split('\n')[0] ?? 'Internal error');
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `No such endpoint: ${request.method} ${request.url}`));
+
+  app.get('/v1/heartbeat', { schema: { response: { 200: Heartbeat } } }, () => services.heartbeat());
+
+  void app.register(async (plugin) => {
+    const documents = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    // Documents are kept as the exact text the client sent, so the body is
+    // read as a string whatever its content type and checked as JSON here.
+    documents.removeAllContentTypeParsers();
+    documents.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.maxValueBytes }, (_request, body, done) =>
+      done(null, body),
+    );
+
+    documents.addHook('preHandler', async (request, reply) => {
+      const { isLeader, leader } = services.leader();
+      if (isLeader) return;
+      if (leader === null) return sendError(reply, 503, 'No leader elected yet', null);
+      void reply.header('location', `http://${leader}${request.url}`);
+      return sendError(reply, 307, 'Not the leader', leader);
+    });
+
+    documents.get('/v1/documents/:key', { schema: { params: KeyParams } }, async (request, reply) => {
+      const key = normalizeKey(request.params.key);
+      if (!key) return sendError(reply, 400, KEY_ERROR);
+      const outcome = await services.documents.read(key);
+      if (!outcome.found) return sendError(reply, 404, 'Not found');
+      return reply
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('x-warehouse-version', outcome.version.join('.'))
+        .send(outcome.value);
+    });
+
+    documents.put(
+      '/v1/documents/:key',
+      { schema: { params: KeyParams, response: { ...Errors, 200: WriteResult, 201: WriteResult } } },
+      async (request, reply) => {
+        const key = normalizeKey(request.params.key);
+        if (!key) return sendError(reply, 400, KEY_ERROR);
+        const value = typeof request.body === 'string' ? request.body : '';
+        if (!isJson(value)) return sendError(reply, 400, VALUE_ERROR);
+        const { replicas, existed } = await services.documents.write(key, value);
+        return reply.code(existed ? 200 : 201).send({ result: existed ? 'updated' : 'created', replicas });
+      },
+    );
+
+    documents.delete(
+      '/v1/documents/:key',
+      { schema: { params: KeyParams, response: { ...Errors, 200: WriteResult } } },
+      async (request, reply) => {
+        const key = normalizeKey(request.params.key);
+        if (!key) return sendError(reply, 400, KEY_ERROR);
+        const { replicas, existed } = await services.documents.write(key, null);
+        if (!existed) return sendError(reply, 404, 'Not found');
+        return reply.send({ result: 'deleted', replicas });
+      },
+    );
+
+    documents.setErrorHandler((error: FastifyError, _request, reply) => {
+      if (error instanceof UnavailableError) return sendError(reply, 503, error.message, services.leader().leader);
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLargeError(options.maxValueBytes));
+      throw error;
+    });
+  });
+
+  app.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: ErrorBody } } }, (request, reply) => {
+    const { result, answer } = services.receiveGossip(request.body);
+    if (!result.accepted) return sendError(reply, 409, result.reason);
+    return answer;
+  });
+
+  app.post(
+    '/internal/v1/replicas/write',
+    { schema: { body: ReplicaWriteRequest, response: { 200: ReplicaWriteResponse } } },
+    (request) => services.replicas.write(request.body),
+  );
+
+  app.post(
+    '/internal/v1/replicas/read',
+    { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
+    (request) => services.replicas.read(request.body),
+  );
+
+  return app;
+}

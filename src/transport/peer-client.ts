@@ -1,0 +1,71 @@
+// Node-to-node requests: one keep-alive connection pool per peer, a deadline
+// on every request, and answers checked against their schema before use.
+import { Pool } from 'undici';
+import type { NodeId } from '../protocol/schemas.js';
+
+export class PeerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface PeerClientOptions {
+  timeoutMs: number;
+  connectionsPerPeer?: number;
+}
+
+export class PeerClient {
+  private readonly pools = new Map<NodeId, Pool>();
+
+  constructor(private readonly options: PeerClientOptions) {}
+
+  async post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    let answer: unknown;
+    let status: number;
+    try {
+      const response = await this.pool(peer).request({
+        method: 'POST',
+        path,
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+        signal,
+      });
+      status = response.statusCode;
+      answer = await response.body.json();
+    } catch (error) {
+      throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
+    }
+    if (status >= 300) {
+      const message = (answer as { error?: unknown })?.error;
+      throw new PeerError(typeof message === 'string' ? message : `${peer}${path}: HTTP ${status}`, status);
+    }
+    if (!check(answer)) throw new PeerError(`${peer}${path}: malformed answer`, status);
+    return answer;
+  }
+
+  /** Drops the pool of a peer that left, so its sockets do not linger. */
+  forget(peer: NodeId): void {
+    const pool = this.pools.get(peer);
+    this.pools.delete(peer);
+    void pool?.destroy().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+  }
+
+  private pool(peer: NodeId): Pool {
+    let pool = this.pools.get(peer);
+    if (!pool) {
+      pool = new Pool(`http://${peer}`, { connections: this.options.connectionsPerPeer ?? 8, keepAliveTimeout: 30_000 });
+      this.pools.set(peer, pool);
+    }
+    return pool;
+  }
+}
