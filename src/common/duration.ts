@@ -9,8 +9,3 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

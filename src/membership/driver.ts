@@ -1,7 +1,7 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
-import { Gossip, checker, type NodeId } from '../protocol/schemas.js';
+import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
 import type { PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, ReceiveResult } from './machine.js';
@@ -18,6 +18,8 @@ export interface MembershipDriverOptions {
   tickMs: number;
   logger: Logger;
   persist: (state: PersistedMembership) => Promise<void>;
+  /** This node's repair state, carried in every gossip it sends. */
+  repairStatus: () => RepairStatus;
 }
 
 export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }> {
@@ -41,10 +43,14 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }>
   }
 
   /** Gossip that arrived on our HTTP port; answered with our own view. */
-  receive(gossip: Gossip): ReceiveResult {
+  receive(gossip: Gossip): { result: ReceiveResult; answer: Gossip } {
     const result = this.machine.receive(Date.now(), gossip);
     this.flush();
-    return result;
+    return { result, answer: this.withRepair(this.machine.gossip()) };
+  }
+
+  private withRepair(gossip: Gossip): Gossip {
+    return { ...gossip, repair: this.options.repairStatus() };
   }
 
   private step(): void {
@@ -55,7 +61,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }>
   private flush(): void {
     const { messages, events } = this.machine.drain();
     for (const { to, gossip } of messages) {
-      this.peers.post(to, GOSSIP_PATH, gossip, isGossip).then(
+      this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip).then(
         (answer) => {
           this.machine.receive(Date.now(), answer);
           this.flush();

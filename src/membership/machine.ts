@@ -3,7 +3,7 @@
 // (`tick`) and received gossip (`receive`); its outputs are gossip to send and
 // events, collected with `drain`. Sockets, timers and disks stay in the driver,
 // so a test can run a whole simulated cluster from a seed.
-import { CLUSTER_NAME, type Gossip, type NodeId, type NodeInfo } from '../protocol/schemas.js';
+import { CLUSTER_NAME, type Gossip, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { compareNodeIds } from '../common/address.js';
 import { chooseLeader, claimBeats } from './election.js';
 
@@ -41,6 +41,8 @@ interface Peer {
   lastHeard: number | null;
   /** When we first learned of it, to give an unconfirmed peer a failure timeout to answer. */
   learned: number;
+  /** The repair state it reported last. */
+  repair?: RepairStatus;
 }
 
 export function replicationFactorMismatch(mine: number, theirs: number): string {
@@ -90,7 +92,7 @@ export class Membership {
     if (from.id === this.self) return { accepted: true };
     const peer = this.peers.get(from.id);
     if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
-    this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now });
+    this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair });
     for (const node of gossip.nodes) this.learn(node.id, now);
     if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
       this.learn(gossip.leader, now);
@@ -125,6 +127,13 @@ export class Membership {
     const alive = [this.config.self];
     for (const peer of this.peers.values()) if (peer.lastHeard !== null && peer.info) alive.push(peer.info);
     return alive.sort((a, b) => a.joined - b.joined || compareNodeIds(a.id, b.id));
+  }
+
+  /** The repair state each alive peer reported last. */
+  peerRepairs(): Map<NodeId, RepairStatus | undefined> {
+    const repairs = new Map<NodeId, RepairStatus | undefined>();
+    for (const [id, peer] of this.peers) if (peer.lastHeard !== null) repairs.set(id, peer.repair);
+    return repairs;
   }
 
   /** Every node we are trying to reach, confirmed or not. */

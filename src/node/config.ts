@@ -17,6 +17,8 @@ export interface NodeConfig {
   failureTimeoutMs: number;
   requestTimeoutMs: number;
   maxValueBytes: number;
+  antiEntropyIntervalMs: number;
+  tombstoneGraceMs: number;
   logLevel: string;
 }
 
@@ -67,6 +69,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--failure-timeout <duration>', 'silence after which a node is dropped').env('WAREHOUSE_FAILURE_TIMEOUT').default(10_000, '10s').argParser(argument(parseDuration)))
     .addOption(new Option('--request-timeout <duration>', 'deadline of a request to another node').env('WAREHOUSE_REQUEST_TIMEOUT').default(2000, '2s').argParser(argument(parseDuration)))
     .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(argument(parseSize)))
+    .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(argument(parseDuration)))
+    .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(argument(parseDuration)))
     .addOption(new Option('--log-level <level>', 'log level').env('WAREHOUSE_LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
@@ -80,6 +84,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     failureTimeout: number;
     requestTimeout: number;
     maxValueSize: number;
+    antiEntropyInterval: number;
+    tombstoneGrace: number;
     logLevel: string;
   }>();
   const port = options.port;
@@ -98,6 +104,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     failureTimeoutMs: options.failureTimeout,
     requestTimeoutMs: options.requestTimeout,
     maxValueBytes: options.maxValueSize,
+    antiEntropyIntervalMs: options.antiEntropyInterval,
+    tombstoneGraceMs: options.tombstoneGrace,
     logLevel: options.logLevel,
   };
 }

@@ -1,6 +1,6 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
-import { CLUSTER_NAME, type Gossip, type Heartbeat, type NodeInfo } from '../protocol/schemas.js';
+import { CLUSTER_NAME, type ClusterRepairStatus, type Gossip, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
 import { Membership } from '../membership/machine.js';
@@ -9,6 +9,7 @@ import { joinCluster, type ClusterView } from '../membership/join.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
+import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
 import type { NodeConfig } from './config.js';
 
@@ -26,6 +27,24 @@ function warnings(aliveCount: number, replicationFactor: number): string[] {
   return aliveCount < replicationFactor
     ? [`cluster size (${aliveCount}) is smaller than a replication factor (${replicationFactor})!`]
     : [];
+}
+
+/** Sums the repair state of every alive node, as this node last heard it. */
+function clusterRepair(alive: readonly string[], reports: readonly (RepairStatus | undefined)[]): ClusterRepairStatus {
+  const members = [...alive].sort().join(',');
+  const total: ClusterRepairStatus = { underReplicated: 0, transfersInProgress: 0, hintsPending: 0, inSync: true };
+  for (const report of reports) {
+    if (!report) {
+      total.inSync = false;
+      continue;
+    }
+    total.underReplicated += report.underReplicated;
+    total.transfersInProgress += report.transfersInProgress;
+    total.hintsPending += report.hintsPending;
+    total.inSync &&= report.syncedFor.join(',') === members;
+  }
+  total.inSync &&= total.underReplicated === 0 && total.transfersInProgress === 0 && total.hintsPending === 0;
+  return total;
 }
 
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
@@ -51,12 +70,25 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
+  const aliveIds = () => machine.aliveNodes().map((node) => node.id);
+  const repair = new RepairService(
+    { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
+    {
+      intervalMs: config.antiEntropyIntervalMs,
+      hintIntervalMs: config.heartbeatIntervalMs,
+      tombstoneGraceMs: config.tombstoneGraceMs,
+      batchSize: 500,
+    },
+  );
   const membership = new MembershipDriver(machine, peers, {
     tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
     logger,
     persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
+    repairStatus: () => repair.status(),
   });
-  const aliveIds = () => machine.aliveNodes().map((node) => node.id);
+  membership.on('event', (event) => {
+    if (event.type !== 'leader') repair.trigger();
+  });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => machine.status().term, aliveNodes: aliveIds },
     store,
@@ -67,6 +99,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const heartbeat = (): Heartbeat => {
     const { leader, term } = machine.status();
     const nodes = machine.aliveNodes();
+    const peerRepairs = machine.peerRepairs();
     return {
       cluster: CLUSTER_NAME,
       node: self.id,
@@ -77,17 +110,26 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       failureTimeoutMs: config.failureTimeoutMs,
       nodes: nodes.map((node) => ({ ...node, state: 'alive' as const })),
       warnings: warnings(nodes.length, config.replicationFactor),
+      repair: clusterRepair(
+        nodes.map((node) => node.id),
+        nodes.map((node) => (node.id === self.id ? repair.status() : peerRepairs.get(node.id))),
+      ),
     };
   };
 
   const server = buildServer(
     {
       heartbeat,
+      stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
       leader: () => ({ isLeader: machine.status().isLeader, leader: machine.status().leader }),
-      receiveGossip: (gossip) => ({ result: membership.receive(gossip), answer: machine.gossip() }),
+      receiveGossip: (gossip) => membership.receive(gossip),
       documents: coordinator,
       replicas: {
-        write: async ({ records }) => ({ hadValue: await store.apply(records) }),
+        write: async ({ records, hintFor }) => {
+          const hadValue = await store.apply(records, hintFor);
+          repair.noteArrivals(records);
+          return { hadValue };
+        },
         read: ({ keys }) => ({
           records: keys.map((key) => {
             const stored = store.get(key);
@@ -95,6 +137,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           }),
         }),
       },
+      sync: repair,
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
@@ -108,11 +151,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError(`cannot listen on ${config.id} (${code ?? (error as Error).message})`);
   }
   membership.start();
+  repair.start();
   logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
 
   return {
     async stop() {
       membership.stop();
+      await repair.stop();
       await server.close();
       await peers.close();
       await store.close();

@@ -17,6 +17,21 @@ export const NodeInfo = Type.Object({
 });
 export type NodeInfo = Static<typeof NodeInfo>;
 
+export const RepairStatus = Type.Object({
+  /** Copies found missing or stale on an owner and not yet confirmed there. */
+  underReplicated: Type.Integer({ minimum: 0 }),
+  /** Records being streamed to other nodes right now. */
+  transfersInProgress: Type.Integer({ minimum: 0 }),
+  /** Writes kept for an unreachable owner, waiting for it to answer. */
+  hintsPending: Type.Integer({ minimum: 0 }),
+  /**
+   * The alive nodes for which the last complete repair pass found nothing
+   * left to do; when it equals the current alive set, this node is in sync.
+   */
+  syncedFor: Type.Array(NodeId, { maxItems: 1024 }),
+});
+export type RepairStatus = Static<typeof RepairStatus>;
+
 /** What one node tells another on every heartbeat, in both directions. */
 export const Gossip = Type.Object({
   cluster: Type.Literal(CLUSTER_NAME),
@@ -26,15 +41,18 @@ export const Gossip = Type.Object({
   replicationFactor: Type.Integer({ minimum: 1, maximum: 64 }),
   /** Nodes the sender heard from directly within the failure timeout, itself included. */
   nodes: Type.Array(NodeInfo, { maxItems: 1024 }),
+  repair: Type.Optional(RepairStatus),
 });
 export type Gossip = Static<typeof Gossip>;
 
-export const RepairStatus = Type.Object({
+export const ClusterRepairStatus = Type.Object({
   underReplicated: Type.Integer({ minimum: 0 }),
   transfersInProgress: Type.Integer({ minimum: 0 }),
   hintsPending: Type.Integer({ minimum: 0 }),
+  /** Every alive node finished a repair pass over the current membership with nothing left to do. */
+  inSync: Type.Boolean(),
 });
-export type RepairStatus = Static<typeof RepairStatus>;
+export type ClusterRepairStatus = Static<typeof ClusterRepairStatus>;
 
 /** The public heartbeat, answered by every node to clients. */
 export const Heartbeat = Type.Object({
@@ -47,9 +65,19 @@ export const Heartbeat = Type.Object({
   failureTimeoutMs: Type.Integer({ minimum: 1 }),
   nodes: Type.Array(Type.Object({ id: NodeId, joined: Type.Integer(), state: Type.Literal('alive') })),
   warnings: Type.Array(Type.String()),
-  repair: Type.Optional(RepairStatus),
+  /** The whole cluster's repair state, summed over the alive nodes. */
+  repair: Type.Optional(ClusterRepairStatus),
 });
 export type Heartbeat = Static<typeof Heartbeat>;
+
+/** `GET /v1/stats`: what one node holds and uses. */
+export const NodeStats = Type.Object({
+  node: NodeId,
+  records: Type.Integer({ minimum: 0 }),
+  heapUsedBytes: Type.Integer({ minimum: 0 }),
+  rssBytes: Type.Integer({ minimum: 0 }),
+});
+export type NodeStats = Static<typeof NodeStats>;
 
 export const ErrorBody = Type.Object({
   error: Type.String(),
@@ -83,8 +111,11 @@ export type ReplicaRecord = Static<typeof ReplicaRecord>;
 
 export const ReplicaWriteRequest = Type.Object({
   records: Type.Array(ReplicaRecord, { maxItems: 100_000 }),
-  /** Set when the writer stores records for another owner that was unreachable. */
-  hintFor: Type.Optional(NodeId),
+  /**
+   * Per record, the owner this copy stands in for when that owner was
+   * unreachable (hinted handoff); null or absent for an owner's own copy.
+   */
+  hintFor: Type.Optional(Type.Array(Type.Union([Type.Null(), NodeId]), { maxItems: 100_000 })),
 });
 export type ReplicaWriteRequest = Static<typeof ReplicaWriteRequest>;
 
@@ -110,3 +141,39 @@ export function checker<T extends TSchema>(schema: T): (value: unknown) => value
   const compiled = TypeCompiler.Compile(schema);
   return (value: unknown): value is Static<T> => compiled.Check(value);
 }
+
+/** Anti-entropy: one digest per key bucket over the keys both nodes should hold. */
+export const BucketDigest = Type.Object({
+  bucket: Type.Integer({ minimum: 0, maximum: 65535 }),
+  hash: Type.String({ maxLength: 64 }),
+});
+export type BucketDigest = Static<typeof BucketDigest>;
+
+export const SyncDigestRequest = Type.Object({
+  from: NodeId,
+  /** The alive nodes the sender places keys over; the receiver uses the same list. */
+  members: Type.Array(NodeId, { minItems: 1, maxItems: 1024 }),
+  buckets: Type.Array(BucketDigest, { maxItems: 65536 }),
+});
+export type SyncDigestRequest = Static<typeof SyncDigestRequest>;
+
+export const SyncDigestResponse = Type.Object({
+  /** Buckets whose digest differs on the receiver. */
+  mismatched: Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { maxItems: 65536 }),
+});
+export type SyncDigestResponse = Static<typeof SyncDigestResponse>;
+
+export const SyncKeysRequest = Type.Object({
+  from: NodeId,
+  members: Type.Array(NodeId, { minItems: 1, maxItems: 1024 }),
+  buckets: Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { maxItems: 65536 }),
+});
+export type SyncKeysRequest = Static<typeof SyncKeysRequest>;
+
+export const KeyVersion = Type.Object({ key: Type.String({ maxLength: 64 }), version: Version });
+export type KeyVersion = Static<typeof KeyVersion>;
+
+export const SyncKeysResponse = Type.Object({
+  entries: Type.Array(KeyVersion),
+});
+export type SyncKeysResponse = Static<typeof SyncKeysResponse>;

@@ -60,12 +60,14 @@ class PeerQueues<I, O> {
 }
 
 export class ReplicaBatcher {
-  private readonly writes: PeerQueues<ReplicaRecord, boolean>;
+  private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null }, boolean>;
   private readonly reads: PeerQueues<string, ReplicaRecord | null>;
 
   constructor(peers: PeerClient) {
-    this.writes = new PeerQueues(async (peer, records) => {
-      const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records }, isWriteResponse);
+    this.writes = new PeerQueues(async (peer, items) => {
+      const records = items.map((item) => item.record);
+      const hintFor = items.some((item) => item.hintFor) ? items.map((item) => item.hintFor) : undefined;
+      const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records, hintFor }, isWriteResponse);
       return answer.hadValue;
     });
     this.reads = new PeerQueues(async (peer, keys) => {
@@ -75,8 +77,8 @@ export class ReplicaBatcher {
   }
 
   /** Resolves with whether the peer held a live value before. */
-  write(peer: NodeId, record: ReplicaRecord): Promise<boolean> {
-    return this.writes.enqueue(peer, record);
+  write(peer: NodeId, record: ReplicaRecord, hintFor: NodeId | null = null): Promise<boolean> {
+    return this.writes.enqueue(peer, { record, hintFor });
   }
 
   read(peer: NodeId, key: string): Promise<ReplicaRecord | null> {

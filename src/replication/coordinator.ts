@@ -3,7 +3,7 @@
 // that are behind. Versions come from here, so replicas never need to agree
 // on anything but "the newer version wins".
 import type { NodeId, ReplicaRecord, Version } from '../protocol/schemas.js';
-import { owners } from '../placement/rendezvous.js';
+import { owners, preferenceList } from '../placement/rendezvous.js';
 import type { ReplicaStore } from '../storage/store.js';
 import type { Logger } from '../common/logger.js';
 import type { ReplicaBatcher } from './batcher.js';
@@ -44,21 +44,40 @@ export class Coordinator {
     private readonly logger: Logger,
   ) {}
 
-  /** Stores a document, or a tombstone when `value` is null. */
+  /**
+   * Stores a document, or a tombstone when `value` is null, on every owner.
+   * An owner that does not answer is stood in for by the next node in the
+   * key's preference list, which keeps a hint and hands the write over later.
+   */
   async write(key: string, value: string | null): Promise<WriteOutcome> {
     const record: ReplicaRecord = { key, version: [this.cluster.term(), this.clock.next(), this.cluster.self], value };
-    const targets = this.owners(key);
-    const results = await Promise.allSettled(targets.map((node) => this.writeReplica(node, record)));
+    const ranked = preferenceList(key, this.cluster.aliveNodes());
+    const targets = ranked.slice(0, this.cluster.replicationFactor);
+    const standIns = ranked.slice(this.cluster.replicationFactor);
+    const results = await Promise.allSettled(targets.map((node) => this.writeReplica(node, record, null)));
     let replicas = 0;
     let existed = false;
+    const unreachable: NodeId[] = [];
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') {
         replicas++;
         existed ||= result.value;
       } else {
         this.logger.warn({ node: targets[i], key, err: (result.reason as Error).message }, 'replica write failed');
+        unreachable.push(targets[i]!);
       }
     });
+    for (const owner of unreachable) {
+      for (let standIn = standIns.shift(); standIn !== undefined; standIn = standIns.shift()) {
+        try {
+          existed = (await this.writeReplica(standIn, record, owner)) || existed;
+          replicas++;
+          break;
+        } catch (error) {
+          this.logger.warn({ node: standIn, key, err: (error as Error).message }, 'hinted write failed');
+        }
+      }
+    }
     if (replicas === 0) throw new UnavailableError('Failed to write an entry');
     return { replicas, existed };
   }
@@ -85,9 +104,9 @@ export class Coordinator {
     return owners(key, this.cluster.aliveNodes(), this.cluster.replicationFactor);
   }
 
-  private async writeReplica(node: NodeId, record: ReplicaRecord): Promise<boolean> {
-    if (node === this.cluster.self) return (await this.store.apply([record]))[0]!;
-    return this.remote.write(node, record);
+  private async writeReplica(node: NodeId, record: ReplicaRecord, hintFor: NodeId | null): Promise<boolean> {
+    if (node === this.cluster.self) return (await this.store.apply([record], [hintFor]))[0]!;
+    return this.remote.write(node, record, hintFor);
   }
 
   /** One answer per node: the record, null for "holds nothing", undefined for unreachable. */
@@ -107,7 +126,7 @@ export class Coordinator {
     targets.forEach((node, i) => {
       const answer = answers[i];
       if (answer === undefined || (answer && compareVersions(answer.version, found.version) >= 0)) return;
-      this.writeReplica(node, found).catch((error: Error) =>
+      this.writeReplica(node, found, null).catch((error: Error) =>
         this.logger.debug({ node, key: found.key, err: error.message }, 'read repair failed'),
       );
     });

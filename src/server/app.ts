@@ -11,6 +11,11 @@ import {
   ReplicaReadResponse,
   ReplicaWriteRequest,
   ReplicaWriteResponse,
+  NodeStats,
+  SyncDigestRequest,
+  SyncDigestResponse,
+  SyncKeysRequest,
+  SyncKeysResponse,
   WriteResult,
   type NodeId,
 } from '../protocol/schemas.js';
@@ -23,6 +28,7 @@ import { UnavailableError } from '../replication/coordinator.js';
 
 export interface NodeServices {
   heartbeat(): Heartbeat;
+  stats(): NodeStats;
   leader(): { isLeader: boolean; leader: NodeId | null };
   receiveGossip(gossip: Gossip): { result: ReceiveResult; answer: Gossip };
   documents: {
@@ -32,6 +38,10 @@ export interface NodeServices {
   replicas: {
     write(request: ReplicaWriteRequest): Promise<ReplicaWriteResponse>;
     read(request: ReplicaReadRequest): ReplicaReadResponse;
+  };
+  sync: {
+    compareDigests(request: SyncDigestRequest): Promise<SyncDigestResponse>;
+    listKeys(request: SyncKeysRequest): SyncKeysResponse;
   };
 }
 
@@ -54,8 +64,8 @@ function sendError(reply: AnyReply, status: number, error: string, leader?: Node
 
 export function buildServer(services: NodeServices, options: ServerOptions) {
   const app = Fastify({
-    loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // Requests are not logged one by one (that would halve throughput); errors are, below.
+    logger: false,
     bodyLimit: options.maxInternalBytes,
     return503OnClosing: true,
     // Coercion would turn a tombstone's null into "" and accept malformed messages.
@@ -71,6 +81,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `No such endpoint: ${request.method} ${request.url}`));
 
   app.get('/v1/heartbeat', { schema: { response: { 200: Heartbeat } } }, () => services.heartbeat());
+  app.get('/v1/stats', { schema: { response: { 200: NodeStats } } }, () => services.stats());
 
   void app.register(async (plugin) => {
     const documents = plugin.withTypeProvider<TypeBoxTypeProvider>();
@@ -148,6 +159,18 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     '/internal/v1/replicas/read',
     { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
     (request) => services.replicas.read(request.body),
+  );
+
+  app.post(
+    '/internal/v1/sync/digest',
+    { schema: { body: SyncDigestRequest, response: { 200: SyncDigestResponse } } },
+    (request) => services.sync.compareDigests(request.body),
+  );
+
+  app.post(
+    '/internal/v1/sync/keys',
+    { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
+    (request) => services.sync.listKeys(request.body),
   );
 
   return app;

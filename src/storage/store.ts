@@ -4,7 +4,7 @@
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ReplicaRecord, Version } from '../protocol/schemas.js';
-import { isNewer } from '../replication/version.js';
+import { compareVersions, isNewer } from '../replication/version.js';
 
 /** On disk: [term, clock, writer, value or null for a tombstone]. */
 type Stored = [number, number, string, string | null];
@@ -16,11 +16,22 @@ export interface StoredRecord {
 
 export class StorageError extends Error {}
 
+const HINT_SEPARATOR = '|';
+
+function hintKey(owner: string, key: string): string {
+  return `${owner}${HINT_SEPARATOR}${key}`;
+}
+
+function versionOf(stored: Stored): Version {
+  return [stored[0], stored[1], stored[2]];
+}
+
 export class ReplicaStore {
   private constructor(
     private readonly root: RootDatabase,
     private readonly records: Database<Stored, string>,
     private readonly meta: Database<unknown, string>,
+    private readonly hints: Database<null, string>,
   ) {}
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
@@ -37,6 +48,7 @@ export class ReplicaStore {
         root,
         root.openDB<Stored, string>({ name: 'records' }),
         root.openDB<unknown, string>({ name: 'meta' }),
+        root.openDB<null, string>({ name: 'hints' }),
       );
     } catch (error) {
       throw new StorageError(`cannot open the store in ${dir}: ${(error as Error).message}`);
@@ -45,23 +57,29 @@ export class ReplicaStore {
 
   get(key: string): StoredRecord | undefined {
     const stored = this.records.get(key);
-    return stored && { version: [stored[0], stored[1], stored[2]], value: stored[3] };
+    return stored && { version: versionOf(stored), value: stored[3] };
+  }
+
+  count(): number {
+    return this.records.getKeysCount();
   }
 
   /**
    * Applies each record only if it is newer than the stored copy, so replays and
    * out-of-order deliveries are harmless. Resolves once the batch is on disk
    * (fsynced): an acknowledged write survives SIGKILL and power loss.
+   * `hintFor[i]` names the owner that record i stands in for (hinted handoff).
    * Returns, per record, whether a live value was stored before.
    */
-  async apply(records: readonly ReplicaRecord[]): Promise<boolean[]> {
+  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<boolean[]> {
     const hadValue = await this.records.transaction(() =>
-      records.map((record) => {
+      records.map((record, i) => {
         const current = this.records.get(record.key);
-        const currentVersion: Version | undefined = current && [current[0], current[1], current[2]];
-        if (isNewer(record.version, currentVersion)) {
+        if (isNewer(record.version, current && versionOf(current))) {
           this.records.put(record.key, [record.version[0], record.version[1], record.version[2], record.value]);
         }
+        const owner = hintFor?.[i];
+        if (owner) this.hints.put(hintKey(owner, record.key), null);
         return current !== undefined && current[3] !== null;
       }),
     );
@@ -69,10 +87,45 @@ export class ReplicaStore {
     return hadValue;
   }
 
+  /**
+   * Removes a record only if it still has `version`: a copy handed to its
+   * owners, or an expired tombstone, must not take a newer write with it.
+   */
+  async removeIfUnchanged(entries: readonly { key: string; version: Version }[]): Promise<number> {
+    const removed = await this.records.transaction(() =>
+      entries.filter(({ key, version }) => {
+        const current = this.records.get(key);
+        if (!current || compareVersions(versionOf(current), version) !== 0) return false;
+        this.records.removeSync(key);
+        return true;
+      }).length,
+    );
+    await this.root.flushed;
+    return removed;
+  }
+
+  /** Hinted writes still to deliver, as (owner, key) pairs. */
+  *pendingHints(): Generator<{ owner: string; key: string }> {
+    for (const id of this.hints.getKeys({ snapshot: true })) {
+      const split = id.indexOf(HINT_SEPARATOR);
+      yield { owner: id.slice(0, split), key: id.slice(split + 1) };
+    }
+  }
+
+  hintCount(): number {
+    return this.hints.getKeysCount();
+  }
+
+  async dropHints(hints: readonly { owner: string; key: string }[]): Promise<void> {
+    await this.hints.transaction(() => {
+      for (const { owner, key } of hints) this.hints.removeSync(hintKey(owner, key));
+    });
+  }
+
   /** Every record in key order; the scan reads a consistent snapshot lazily. */
   *entries(start?: string, end?: string): Generator<ReplicaRecord> {
     for (const { key, value } of this.records.getRange({ start, end, snapshot: true })) {
-      yield { key, version: [value[0], value[1], value[2]], value: value[3] };
+      yield { key, version: versionOf(value), value: value[3] };
     }
   }
 

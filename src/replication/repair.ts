@@ -1,0 +1,342 @@
+// Self-healing: every node keeps the copies it holds where the placement says
+// they belong. One pass scans the local store once and
+//   - hands copies this node no longer owns to their owners, then drops them
+//     (only after every owner confirmed: never fewer copies than before);
+//   - compares bucket digests with every co-owner and streams the records the
+//     co-owner lacks or holds older (anti-entropy, both sides do it);
+//   - purges tombstones older than the grace period.
+// Passes run after every membership change and on an interval; hinted writes
+// are delivered on a shorter one.
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
+import {
+  ReplicaWriteResponse,
+  SyncDigestResponse,
+  SyncKeysResponse,
+  checker,
+  type KeyVersion,
+  type NodeId,
+  type RepairStatus,
+  type ReplicaRecord,
+  type SyncDigestRequest,
+  type SyncKeysRequest,
+  type Version,
+} from '../protocol/schemas.js';
+import { owners } from '../placement/rendezvous.js';
+import type { ReplicaStore } from '../storage/store.js';
+import type { PeerClient } from '../transport/peer-client.js';
+import type { Logger } from '../common/logger.js';
+import { REPLICA_WRITE_PATH } from './batcher.js';
+import { DigestBuilder, bucketRange, mismatchedBuckets } from './digest.js';
+import { compareVersions } from './version.js';
+
+export const SYNC_DIGEST_PATH = '/internal/v1/sync/digest';
+export const SYNC_KEYS_PATH = '/internal/v1/sync/keys';
+
+const isWriteResponse = checker(ReplicaWriteResponse);
+const isDigestResponse = checker(SyncDigestResponse);
+const isKeysResponse = checker(SyncKeysResponse);
+
+/** Records between two yields to the event loop while scanning. */
+const SCAN_SLICE = 2000;
+/** Buckets asked for in one key-list request. */
+const BUCKETS_PER_REQUEST = 64;
+
+export interface RepairOptions {
+  intervalMs: number;
+  hintIntervalMs: number;
+  tombstoneGraceMs: number;
+  batchSize: number;
+}
+
+export interface RepairContext {
+  self: NodeId;
+  replicationFactor: number;
+  aliveNodes(): NodeId[];
+  store: ReplicaStore;
+  peers: PeerClient;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Does the key belong on both nodes under this membership? */
+function shared(key: string, members: readonly NodeId[], rf: number, a: NodeId, b: NodeId): boolean {
+  const own = owners(key, members, rf);
+  return own.includes(a) && own.includes(b);
+}
+
+export class RepairService {
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private underReplicated = 0;
+  private transfers = 0;
+  private syncedFor: NodeId[] = [];
+  private deliveringHints = false;
+  private retry: NodeJS.Timeout | undefined;
+  private retryDelay = 0;
+
+  constructor(
+    private readonly context: RepairContext,
+    private readonly options: RepairOptions,
+  ) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => this.trigger(), this.options.intervalMs));
+    this.timers.push(setInterval(() => void this.deliverHints(), this.options.hintIntervalMs));
+    this.trigger();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.retry);
+    await this.running;
+  }
+
+  /** Asks for a pass now; a pass already running is followed by one more. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error: Error) => this.context.logger.error({ err: error.message }, 'repair pass failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.trigger();
+        }
+      });
+  }
+
+  private retryLater(): void {
+    if (this.retry || this.stopped) return;
+    this.retryDelay = Math.min(this.retryDelay * 2 || this.options.hintIntervalMs, this.options.intervalMs);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.trigger();
+    }, this.retryDelay);
+  }
+
+  /**
+   * Copies that arrive for keys this node does not own (a co-owner's repair
+   * under another membership view, a hinted write) must move on: ask for a pass.
+   */
+  noteArrivals(records: readonly ReplicaRecord[]): void {
+    const members = this.context.aliveNodes();
+    const { self, replicationFactor } = this.context;
+    if (records.some((record) => !owners(record.key, members, replicationFactor).includes(self))) this.trigger();
+  }
+
+  status(): RepairStatus {
+    return {
+      underReplicated: this.underReplicated,
+      transfersInProgress: this.transfers,
+      hintsPending: this.context.store.hintCount(),
+      // Only a node with no pass running or due can claim to be in sync.
+      syncedFor: this.running || this.retry ? [] : this.syncedFor,
+    };
+  }
+
+  /** A co-owner's digests: answer with the buckets that differ here. */
+  async compareDigests(request: SyncDigestRequest): Promise<SyncDigestResponse> {
+    const builder = new DigestBuilder();
+    await this.scan((record) => {
+      if (shared(record.key, request.members, this.context.replicationFactor, request.from, this.context.self)) {
+        builder.add(record.key, record.version);
+      }
+    });
+    return { mismatched: mismatchedBuckets(builder.digests(), request.buckets) };
+  }
+
+  /** A co-owner's key-list request for mismatched buckets. */
+  listKeys(request: SyncKeysRequest): SyncKeysResponse {
+    return { entries: this.sharedEntries(request.buckets, request.members, request.from) };
+  }
+
+  private sharedEntries(buckets: readonly number[], members: readonly NodeId[], peer: NodeId): KeyVersion[] {
+    const entries: KeyVersion[] = [];
+    for (const bucket of buckets) {
+      const { start, end } = bucketRange(bucket);
+      for (const record of this.context.store.entries(start, end)) {
+        if (shared(record.key, members, this.context.replicationFactor, peer, this.context.self)) {
+          entries.push({ key: record.key, version: record.version });
+        }
+      }
+    }
+    return entries;
+  }
+
+  private async scan(visit: (record: ReplicaRecord) => void): Promise<void> {
+    let seen = 0;
+    for (const record of this.context.store.entries()) {
+      visit(record);
+      if (++seen % SCAN_SLICE === 0) await yieldToRequests();
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const { self, replicationFactor: rf, store, logger } = this.context;
+    const members = [...this.context.aliveNodes()].sort();
+    const now = (this.context.now ?? Date.now)();
+    const started = Date.now();
+    const digests = new Map<NodeId, DigestBuilder>(members.filter((node) => node !== self).map((node) => [node, new DigestBuilder()]));
+    const handoff: KeyVersion[] = [];
+    const expired: KeyVersion[] = [];
+
+    await this.scan((record) => {
+      const own = owners(record.key, members, rf);
+      if (record.value === null && now - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
+        expired.push({ key: record.key, version: record.version });
+      } else if (!own.includes(self)) {
+        handoff.push({ key: record.key, version: record.version });
+      } else {
+        for (const node of own) if (node !== self) digests.get(node)!.add(record.key, record.version);
+      }
+    });
+
+    this.underReplicated = handoff.length;
+    let clean = true;
+    if (expired.length > 0) {
+      const purged = await store.removeIfUnchanged(expired);
+      logger.info({ purged }, 'purged tombstones past the grace period');
+    }
+    if (handoff.length > 0) {
+      logger.info({ keys: handoff.length }, 'handing off copies this node no longer owns');
+      clean = (await this.handOff(handoff, members)) && clean;
+    }
+    for (const [peer, builder] of digests) {
+      if (this.stopped) return;
+      clean = (await this.syncWith(peer, builder, members)) && clean;
+    }
+    this.syncedFor = clean ? members : [];
+    if (clean) this.retryDelay = 0;
+    // A pass that could not finish (a peer was slow, starting or gone) is
+    // retried soon rather than at the next anti-entropy interval.
+    if (!clean) this.retryLater();
+    if (handoff.length > 0 || !clean || Date.now() - started > 1000) {
+      logger.info({ members, clean, ms: Date.now() - started, underReplicated: this.underReplicated }, 'repair pass done');
+    }
+  }
+
+  /** Streams records to a node in throttled batches; the acknowledged keys come back. */
+  private async push(peer: NodeId, keys: readonly string[]): Promise<Set<string>> {
+    const acked = new Set<string>();
+    for (let start = 0; start < keys.length && !this.stopped; start += this.options.batchSize) {
+      const records: ReplicaRecord[] = [];
+      for (const key of keys.slice(start, start + this.options.batchSize)) {
+        const stored = this.context.store.get(key);
+        if (stored) records.push({ key, ...stored });
+      }
+      this.transfers += records.length;
+      try {
+        await this.context.peers.post(peer, REPLICA_WRITE_PATH, { records }, isWriteResponse);
+        for (const record of records) acked.add(record.key);
+      } catch (error) {
+        this.context.logger.warn({ peer, err: (error as Error).message }, 'repair transfer failed');
+        break;
+      } finally {
+        this.transfers -= records.length;
+      }
+      await yieldToRequests();
+    }
+    return acked;
+  }
+
+  /** Gives copies to their owners; drops each only once every owner has it. */
+  private async handOff(entries: readonly KeyVersion[], members: readonly NodeId[]): Promise<boolean> {
+    const byOwner = new Map<NodeId, string[]>();
+    for (const { key } of entries) {
+      for (const owner of owners(key, members, this.context.replicationFactor)) {
+        let list = byOwner.get(owner);
+        if (!list) byOwner.set(owner, (list = []));
+        list.push(key);
+      }
+    }
+    const confirmations = new Map<string, number>();
+    for (const [owner, list] of byOwner) {
+      for (const key of await this.push(owner, list)) confirmations.set(key, (confirmations.get(key) ?? 0) + 1);
+    }
+    const done = entries.filter(
+      ({ key }) => confirmations.get(key) === owners(key, members, this.context.replicationFactor).length,
+    );
+    await this.context.store.removeIfUnchanged(done);
+    this.underReplicated -= done.length;
+    return done.length === entries.length;
+  }
+
+  /** Anti-entropy with one co-owner: push what it lacks or holds older. */
+  private async syncWith(peer: NodeId, builder: DigestBuilder, members: NodeId[]): Promise<boolean> {
+    const { self, peers } = this.context;
+    try {
+      const { mismatched } = await peers.post(
+        peer,
+        SYNC_DIGEST_PATH,
+        { from: self, members, buckets: builder.digests() },
+        isDigestResponse,
+      );
+      for (let start = 0; start < mismatched.length; start += BUCKETS_PER_REQUEST) {
+        const buckets = mismatched.slice(start, start + BUCKETS_PER_REQUEST);
+        const { entries } = await peers.post(peer, SYNC_KEYS_PATH, { from: self, members, buckets }, isKeysResponse);
+        const theirs = new Map<string, Version>(entries.map((entry) => [entry.key, entry.version]));
+        const behind = this.sharedEntries(buckets, members, peer).filter((mine) => {
+          const version = theirs.get(mine.key);
+          return version === undefined || compareVersions(mine.version, version) > 0;
+        });
+        if (behind.length === 0) continue;
+        this.underReplicated += behind.length;
+        const acked = await this.push(
+          peer,
+          behind.map((entry) => entry.key),
+        );
+        this.underReplicated -= acked.size;
+        if (acked.size < behind.length) return false;
+        this.context.logger.info({ peer, records: behind.length }, 'anti-entropy repaired a co-owner');
+      }
+      return true;
+    } catch (error) {
+      this.context.logger.debug({ peer, err: (error as Error).message }, 'anti-entropy round failed');
+      return false;
+    }
+  }
+
+  /** Delivers writes held for owners that were unreachable, once they answer again. */
+  private async deliverHints(): Promise<void> {
+    if (this.deliveringHints || this.stopped || this.context.store.hintCount() === 0) return;
+    this.deliveringHints = true;
+    try {
+      const alive = new Set(this.context.aliveNodes());
+      const byOwner = new Map<NodeId, { owner: NodeId; key: string }[]>();
+      const dropped: { owner: NodeId; key: string }[] = [];
+      for (const hint of this.context.store.pendingHints()) {
+        if (!alive.has(hint.owner)) {
+          // The owner was dropped: placement no longer counts on it, and
+          // the repair passes bring the copies to the new owners.
+          dropped.push(hint);
+          continue;
+        }
+        let list = byOwner.get(hint.owner);
+        if (!list) byOwner.set(hint.owner, (list = []));
+        list.push(hint);
+      }
+      await this.context.store.dropHints(dropped);
+      for (const [owner, hints] of byOwner) {
+        const acked = await this.push(
+          owner,
+          hints.map((hint) => hint.key),
+        );
+        const delivered = hints.filter(({ key }) => acked.has(key) || !this.context.store.get(key));
+        await this.context.store.dropHints(delivered);
+        if (delivered.length > 0) {
+          this.context.logger.info({ owner, records: delivered.length }, 'delivered hinted writes');
+          this.trigger();
+        }
+      }
+    } finally {
+      this.deliveringHints = false;
+    }
+  }
+}
