@@ -1,5 +1,6 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
+import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Gossip, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
@@ -65,7 +66,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
   await store.putMeta(JOINED_KEY, self.joined);
 
-  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs });
+  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, localAddress: isIP(config.host) ? config.host : undefined });
   const machine = new Membership(
     { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },

@@ -2,6 +2,7 @@
 // writes). Documents are kept as the exact text the client sent, next to the
 // version that decides which copy wins.
 import { mkdirSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ReplicaRecord, Version } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
@@ -43,7 +44,7 @@ export class ReplicaStore {
       throw new StorageError(`data dir ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
     try {
-      const root = open({ path: dir, maxDbs: 8, mapSize: 2 ** 34 });
+      const root = open({ path: join(dir, 'warehouse.mdb'), maxDbs: 8, mapSize: 2 ** 34 });
       return new ReplicaStore(
         root,
         root.openDB<Stored, string>({ name: 'records' }),

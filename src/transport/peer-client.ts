@@ -15,6 +15,11 @@ export class PeerError extends Error {
 export interface PeerClientOptions {
   timeoutMs: number;
   connectionsPerPeer?: number;
+  /**
+   * Source address of outgoing connections: the node's own host, so that a
+   * firewall rule between two loopback addresses cuts exactly one link.
+   */
+  localAddress?: string;
 }
 
 export class PeerClient {
@@ -63,7 +68,11 @@ export class PeerClient {
   private pool(peer: NodeId): Pool {
     let pool = this.pools.get(peer);
     if (!pool) {
-      pool = new Pool(`http://${peer}`, { connections: this.options.connectionsPerPeer ?? 8, keepAliveTimeout: 30_000 });
+      pool = new Pool(`http://${peer}`, {
+        connections: this.options.connectionsPerPeer ?? 8,
+        keepAliveTimeout: 30_000,
+        connect: this.options.localAddress ? { localAddress: this.options.localAddress } : undefined,
+      });
       this.pools.set(peer, pool);
     }
     return pool;

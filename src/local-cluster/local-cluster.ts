@@ -1,0 +1,239 @@
+// Real node processes on this machine, for the demo (`npm start`), the
+// benchmark, the chaos harness and the integration tests: start, join, kill
+// with real signals, restart from the same data dir, and wait on conditions
+// read from the nodes' own heartbeats rather than on sleeps.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { Heartbeat, checker } from '../protocol/schemas.js';
+
+const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
+const isHeartbeat = checker(Heartbeat);
+
+export interface LocalClusterOptions {
+  /** Data dirs and logs go below this folder. */
+  baseDir: string;
+  replicationFactor: number;
+  heartbeatIntervalMs?: number;
+  failureTimeoutMs?: number;
+  antiEntropyIntervalMs?: number;
+  requestTimeoutMs?: number;
+  logLevel?: string;
+  /** Further flags for every node. */
+  extraArgs?: string[];
+  /** Keep data dirs when the cluster stops (the demo does). */
+  keepData?: boolean;
+}
+
+export interface NodeSpec {
+  host?: string;
+  port: number;
+  /** Node to join; defaults to the first running node, none for the first one. */
+  join?: string | null;
+  extraArgs?: string[];
+}
+
+export class LocalNode {
+  process: ChildProcess | null = null;
+  exit: Promise<number | null> = Promise.resolve(null);
+  private stderr = '';
+  private log: WriteStream | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly host: string,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly logFile: string,
+    readonly args: string[],
+  ) {}
+
+  get running(): boolean {
+    return this.process !== null && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** The last lines the node wrote to stderr (its log), for failure messages. */
+  lastOutput(lines = 20): string {
+    return this.stderr.split('\n').slice(-lines).join('\n');
+  }
+
+  spawn(): void {
+    this.stderr = '';
+    this.log = createWriteStream(this.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, [NODE_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
+      this.log?.write(chunk);
+    });
+    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.process = child;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.process!.kill(signal);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (this.running && this.process!.signalCode === null) this.process!.kill(signal);
+    if (signal !== 'SIGKILL') this.process?.kill('SIGCONT');
+    const code = await this.exit;
+    this.log?.end();
+    return code;
+  }
+}
+
+export class LocalCluster {
+  readonly nodes = new Map<string, LocalNode>();
+
+  constructor(readonly options: LocalClusterOptions) {
+    mkdirSync(options.baseDir, { recursive: true });
+  }
+
+  /** The flags a node of this cluster is started with. */
+  nodeArgs(spec: NodeSpec, dataDir: string): string[] {
+    const o = this.options;
+    const host = spec.host ?? '127.0.0.1';
+    const join = spec.join === undefined ? this.firstRunning()?.id : spec.join;
+    return [
+      '--host', host,
+      '--port', String(spec.port),
+      '--replication-factor', String(o.replicationFactor),
+      '--data-dir', dataDir,
+      '--log-level', o.logLevel ?? 'info',
+      ...(join ? ['--join', join] : []),
+      ...(o.heartbeatIntervalMs ? ['--heartbeat-interval', `${o.heartbeatIntervalMs}ms`] : []),
+      ...(o.failureTimeoutMs ? ['--failure-timeout', `${o.failureTimeoutMs}ms`] : []),
+      ...(o.antiEntropyIntervalMs ? ['--anti-entropy-interval', `${o.antiEntropyIntervalMs}ms`] : []),
+      ...(o.requestTimeoutMs ? ['--request-timeout', `${o.requestTimeoutMs}ms`] : []),
+      ...(o.extraArgs ?? []),
+      ...(spec.extraArgs ?? []),
+    ];
+  }
+
+  /** Spawns a node without waiting for it (e.g. to watch it refuse to start). */
+  spawnNode(spec: NodeSpec): LocalNode {
+    const host = spec.host ?? '127.0.0.1';
+    const id = `${host}:${spec.port}`;
+    const dataDir = join(this.options.baseDir, `${host}_${spec.port}`);
+    const node = new LocalNode(id, host, spec.port, dataDir, join(this.options.baseDir, `${host}_${spec.port}.log`), this.nodeArgs(spec, dataDir));
+    this.nodes.set(id, node);
+    node.spawn();
+    return node;
+  }
+
+  /** Starts a node and resolves once it answers heartbeats. */
+  async startNode(spec: NodeSpec, timeoutMs = 20_000): Promise<LocalNode> {
+    const node = this.spawnNode(spec);
+    await this.waitUntilServing(node, timeoutMs);
+    return node;
+  }
+
+  /** Starts `ports.length` nodes one after another, each joining the first. */
+  async start(ports: readonly number[], host = '127.0.0.1'): Promise<LocalNode[]> {
+    const started: LocalNode[] = [];
+    for (const port of ports) started.push(await this.startNode({ host, port }));
+    await this.waitFor(async () => {
+      const beats = await this.heartbeats();
+      return beats.length === started.length && beats.every((beat) => beat.nodes.length === started.length && beat.leader !== null);
+    }, { message: 'all nodes to see each other' });
+    return started;
+  }
+
+  /** Restarts a stopped node with the same flags and data dir. */
+  async restart(id: string, timeoutMs = 20_000): Promise<LocalNode> {
+    const node = this.get(id);
+    if (node.running) await node.stop();
+    node.spawn();
+    await this.waitUntilServing(node, timeoutMs);
+    return node;
+  }
+
+  get(id: string): LocalNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id} in this cluster`);
+    return node;
+  }
+
+  running(): LocalNode[] {
+    return [...this.nodes.values()].filter((node) => node.running);
+  }
+
+  async heartbeat(id: string, timeoutMs = 2000): Promise<Heartbeat | null> {
+    try {
+      const response = await request(`http://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) });
+      const body: unknown = await response.body.json();
+      return isHeartbeat(body) ? body : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Heartbeats of every running node that answers. */
+  async heartbeats(): Promise<Heartbeat[]> {
+    const beats = await Promise.all(this.running().map((node) => this.heartbeat(node.id)));
+    return beats.filter((beat): beat is Heartbeat => beat !== null);
+  }
+
+  /** The leader every running node agrees on, or null while they disagree. */
+  async agreedLeader(): Promise<string | null> {
+    const beats = await this.heartbeats();
+    const running = this.running().length;
+    const leaders = new Set(beats.map((beat) => beat.leader));
+    const [leader] = leaders;
+    return beats.length === running && leaders.size === 1 && leader ? leader : null;
+  }
+
+  /** Waits until every running node names the same leader and sees the same alive nodes. */
+  async waitForLeader(expected?: string, timeoutMs = 60_000): Promise<string> {
+    let leader: string | null = null;
+    await this.waitFor(async () => {
+      leader = await this.agreedLeader();
+      if (!leader || (expected && leader !== expected)) return false;
+      const beats = await this.heartbeats();
+      const alive = this.running().map((node) => node.id).sort().join(',');
+      return beats.every((beat) => beat.nodes.map((node) => node.id).sort().join(',') === alive);
+    }, { timeoutMs, message: `a leader${expected ? ` (${expected})` : ''} agreed by every running node` });
+    return leader!;
+  }
+
+  /** Waits until the leader reports that every node finished repairing for the current membership. */
+  async waitForInSync(timeoutMs = 60_000): Promise<void> {
+    const leader = await this.waitForLeader(undefined, timeoutMs);
+    await this.waitFor(async () => (await this.heartbeat(leader))?.repair?.inSync === true, {
+      timeoutMs,
+      message: 'replicas in sync',
+    });
+  }
+
+  async waitFor(
+    condition: () => boolean | Promise<boolean>,
+    { timeoutMs = 60_000, intervalMs = 100, message = 'a condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+      await sleep(intervalMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((node) => node.stop()));
+    if (!this.options.keepData) rmSync(this.options.baseDir, { recursive: true, force: true });
+  }
+
+  private firstRunning(): LocalNode | undefined {
+    return this.running()[0];
+  }
+
+  private async waitUntilServing(node: LocalNode, timeoutMs: number): Promise<void> {
+    let exited = false;
+    void node.exit.then(() => (exited = true));
+    await this.waitFor(async () => {
+      if (exited) throw new Error(`node ${node.id} exited while starting:\n${node.lastOutput()}`);
+      return (await this.heartbeat(node.id, 500)) !== null;
+    }, { timeoutMs, intervalMs: 50, message: `node ${node.id} to serve` });
+  }
+}
