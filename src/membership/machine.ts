@@ -51,6 +51,12 @@ export function replicationFactorMismatch(mine: number, theirs: number): string 
 
 export class Membership {
   private readonly peers = new Map<NodeId, Peer>();
+  /**
+   * Nodes dropped after the failure timeout. They are still sent our gossip
+   * every heartbeat: without that, both sides of a partition that outlasts
+   * the timeout forget each other for good and keep two leaders after it heals.
+   */
+  private readonly departed = new Set<NodeId>();
   private term: number;
   private leader: NodeId | null;
   private leaderUnknownSince: number;
@@ -80,6 +86,7 @@ export class Membership {
       this.lastBroadcast = now;
       const gossip = this.gossip();
       for (const to of this.peers.keys()) this.outbox.push({ to, gossip });
+      for (const to of this.departed) this.outbox.push({ to, gossip });
     }
   }
 
@@ -93,6 +100,7 @@ export class Membership {
     const peer = this.peers.get(from.id);
     if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
     this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair });
+    this.departed.delete(from.id);
     for (const node of gossip.nodes) this.learn(node.id, now);
     if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
       this.learn(gossip.leader, now);
@@ -136,9 +144,9 @@ export class Membership {
     return repairs;
   }
 
-  /** Every node we are trying to reach, confirmed or not. */
+  /** Every node we are trying to reach: confirmed, not yet confirmed, or departed. */
   contacts(): NodeId[] {
-    return [...this.peers.keys()];
+    return [...this.peers.keys(), ...this.departed];
   }
 
   status(): { leader: NodeId | null; term: number; isLeader: boolean } {
@@ -146,7 +154,9 @@ export class Membership {
   }
 
   private learn(id: NodeId, now: number): void {
-    if (id !== this.self && !this.peers.has(id)) this.peers.set(id, { info: null, lastHeard: null, learned: now });
+    if (id === this.self || this.peers.has(id)) return;
+    this.peers.set(id, { info: null, lastHeard: null, learned: now });
+    this.departed.delete(id);
   }
 
   private detectFailures(now: number): void {
@@ -154,6 +164,7 @@ export class Membership {
       const silentSince = peer.lastHeard ?? peer.learned;
       if (now - silentSince <= this.config.failureTimeoutMs) continue;
       this.peers.delete(id);
+      this.departed.add(id);
       if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
     }
   }
@@ -165,9 +176,11 @@ export class Membership {
       this.elect(now);
       return;
     }
-    // A node that restarted without a known leader waits one failure timeout
-    // for gossip before it concludes that nobody else is alive.
-    if (now - this.leaderUnknownSince > this.config.failureTimeoutMs) this.elect(now);
+    // A node that restarted without a known leader waits for every node it
+    // remembers to answer (none of them names a leader, or we would have
+    // adopted it), or at most one failure timeout, before it holds an election.
+    const allAnswered = [...this.peers.values()].every((peer) => peer.lastHeard !== null);
+    if (allAnswered || now - this.leaderUnknownSince > this.config.failureTimeoutMs) this.elect(now);
   }
 
   private elect(now: number): void {
