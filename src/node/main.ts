@@ -16,6 +16,7 @@ import type { NodeConfig } from './config.js';
 
 const MEMBERSHIP_KEY = 'membership';
 const JOINED_KEY = 'joined';
+const LAST_ALIVE_KEY = 'lastAlive';
 const JOIN_ATTEMPTS = 10;
 
 export class StartupError extends Error {}
@@ -53,6 +54,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const store = ReplicaStore.open(config.dataDir);
   const self: NodeInfo = { id: config.id, joined: store.getMeta<number>(JOINED_KEY) ?? Date.now() };
   const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
+  const lastAlive = store.getMeta<number>(LAST_ALIVE_KEY);
+  if (lastAlive !== undefined && store.count() > 0 && Date.now() - lastAlive > config.tombstoneGraceMs) {
+    // Its peers have purged the tombstones of deletes it never saw: its old
+    // copies would bring those documents back.
+    await store.close();
+    const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
+    throw new StartupError(
+      `the data in ${config.dataDir} is ${hours(Date.now() - lastAlive)} old, older than the tombstone grace period (${hours(config.tombstoneGraceMs)}): ` +
+        'deleted documents could come back. Move the data dir away and start empty (the cluster copies back what this node should hold), or raise --tombstone-grace',
+    );
+  }
 
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (config.join) {
@@ -153,10 +165,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
   membership.start();
   repair.start();
+  await store.putMeta(LAST_ALIVE_KEY, Date.now());
+  const aliveTimer = setInterval(
+    () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
+    Math.min(60_000, config.tombstoneGraceMs / 4),
+  );
   logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
 
   return {
     async stop() {
+      clearInterval(aliveTimer);
       membership.stop();
       await repair.stop();
       await server.close();
