@@ -1,0 +1,68 @@
+import type { DeleteResult, GetResult, Heartbeat, WriteResult } from '../client/index.js';
+
+export const WRITE_FAILED = 'Failed to write an entry';
+export const READ_FAILED = 'Failed to read an entry';
+
+export const HELP_TEXT = [
+  'Commands (case-insensitive):',
+  "  SET <key> <json>   store a JSON document under a UUID4 key; outer 'single quotes' are optional",
+  '  GET <key>          print the document, or "Not found"',
+  '  DELETE <key>       delete the document',
+  '  STATUS             show the leader, nodes, warnings and repair state',
+  '  HELP               show this help',
+  '  EXIT, QUIT         leave (Ctrl-D does too)',
+];
+
+/** The block shown on connect and whenever the client follows a new leader. */
+export function formatConnection(verb: 'Connected' | 'Reconnected', heartbeat: Heartbeat): string[] {
+  return [
+    `${verb} to a database of ${heartbeat.cluster} at ${heartbeat.node}`,
+    'Known nodes:',
+    ...heartbeat.nodes.map((node) => node.id),
+    ...formatWarnings(heartbeat.warnings),
+  ];
+}
+
+export function formatWarnings(warnings: readonly string[]): string[] {
+  return warnings.map((warning) => `WARNING: ${warning}`);
+}
+
+export function formatWrite({ result, replicas }: WriteResult): string {
+  const verb = result === 'created' ? 'Created' : result === 'updated' ? 'Updated' : 'Deleted';
+  return `${verb} (${replicas} ${replicas === 1 ? 'replica' : 'replicas'})`;
+}
+
+export function formatGet(answer: GetResult): string {
+  return answer.found ? `'${answer.value}'` : 'Not found';
+}
+
+export function formatDelete(answer: DeleteResult): string {
+  return answer.found ? formatWrite(answer) : 'Not found';
+}
+
+export function formatError(message: string): string {
+  // Exactly one line, whatever a server or the network put into the message.
+  return `Error: ${message.replace(/\s*[\r\n]+\s*/g, ' ')}`;
+}
+
+export function formatStatus(heartbeat: Heartbeat): string[] {
+  const lines = [
+    `Leader: ${heartbeat.node}`,
+    `Term: ${heartbeat.term}`,
+    `Replication factor: ${heartbeat.replicationFactor}`,
+    `Heartbeat interval: ${duration(heartbeat.heartbeatIntervalMs)}, failure timeout: ${duration(heartbeat.failureTimeoutMs)}`,
+    `Nodes (${heartbeat.nodes.length}):`,
+    ...heartbeat.nodes.map((node) => `  ${node.id}${node.id === heartbeat.node ? ' (leader)' : ''}`),
+  ];
+  const { repair } = heartbeat;
+  if (repair) {
+    const counts = `${repair.underReplicated} under-replicated keys, ${repair.transfersInProgress} transfers in progress, ${repair.hintsPending} hints pending`;
+    lines.push(`Repair: ${repair.inSync ? 'in sync' : 'in progress'} (${counts})`);
+  }
+  return [...lines, ...formatWarnings(heartbeat.warnings)];
+}
+
+/** Whole seconds read better; anything else stays exact. */
+function duration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,41 @@
+import { ErrorBody, checker } from '../protocol/schemas.js';
+import type { Answer } from './transport.js';
+
+const isErrorBody = checker(ErrorBody);
+
+/** What the client should do with a node's answer to a document request. */
+export type Verdict =
+  | { kind: 'ok' }
+  | { kind: 'not-found' }
+  | { kind: 'redirect'; leader: string }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'unexpected'; message: string };
+
+export function judgeAnswer({ status, text }: Answer): Verdict {
+  const body = errorBody(text);
+  if (status === 200 || status === 201) return { kind: 'ok' };
+  if (status === 404) return { kind: 'not-found' };
+  if (status === 307 || status === 308) {
+    // A redirect that names nobody is as good as "no leader yet": wait and ask around.
+    return body?.leader ? { kind: 'redirect', leader: body.leader } : { kind: 'retry', reason: describe(status, body) };
+  }
+  if (status === 502 || status === 503 || status === 504) return { kind: 'retry', reason: describe(status, body) };
+  if (status === 400 || status === 413 || status === 415) {
+    return { kind: 'invalid', message: body?.error ?? `The request was rejected (HTTP ${status})` };
+  }
+  return { kind: 'unexpected', message: `Unexpected answer: ${describe(status, body)}` };
+}
+
+function errorBody(text: string): ErrorBody | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isErrorBody(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+function describe(status: number, body: ErrorBody | null): string {
+  return body ? `HTTP ${status} ${body.error}` : `HTTP ${status}`;
+}

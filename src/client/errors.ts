@@ -1,0 +1,26 @@
+/** Base class, so callers can tell the client's own failures from programming errors. */
+export class WarehouseError extends Error {
+  override name = 'WarehouseError';
+}
+
+/** The request itself is wrong (key, value, size); retrying cannot help. */
+export class InvalidRequestError extends WarehouseError {
+  override name = 'InvalidRequestError';
+}
+
+/** No leader could be reached before the failover deadline. */
+export class UnavailableError extends WarehouseError {
+  override name = 'UnavailableError';
+}
+
+/** A node could not be reached (refused, reset, timed out); internal to the client. */
+export class NodeUnreachableError extends WarehouseError {
+  override name = 'NodeUnreachableError';
+
+  constructor(
+    readonly node: string,
+    readonly reason: string,
+  ) {
+    super(`${node}: ${reason}`);
+  }
+}

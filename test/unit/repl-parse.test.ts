@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UnavailableError, InvalidRequestError, WarehouseError, type Heartbeat } from '../../src/client/index.js';
+import { execute, type DocumentClient } from '../../src/cli/execute.js';
+import { formatConnection, formatDelete, formatError, formatGet, formatStatus, formatWrite } from '../../src/cli/format.js';
+import { parseLine, unquote } from '../../src/cli/parse.js';
+
+const KEY = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
+const COMB = `{"name": "Chapayev's Mustache comb"}`;
+
+function heartbeat(overrides: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    cluster: 'Warehouse 13',
+    node: '127.0.0.1:8765',
+    leader: '127.0.0.1:8765',
+    term: 3,
+    replicationFactor: 2,
+    heartbeatIntervalMs: 1000,
+    failureTimeoutMs: 10_000,
+    nodes: ['127.0.0.1:8765', '127.0.0.1:9876', '127.0.0.1:8697'].map((id, joined) => ({ id, joined, state: 'alive' as const })),
+    warnings: [],
+    ...overrides,
+  };
+}
+
+describe('parseLine', () => {
+  it('parses the transcript lines', () => {
+    assert.deepEqual(parseLine(`SET 12345 '${COMB}'`), { kind: 'error', message: 'Key is not a proper UUID4' });
+    assert.deepEqual(parseLine(`SET ${KEY} '${COMB}'`), { kind: 'set', key: KEY, value: COMB });
+    assert.deepEqual(parseLine(`GET ${KEY}`), { kind: 'get', key: KEY });
+    assert.deepEqual(parseLine(`DELETE ${KEY}`), { kind: 'delete', key: KEY });
+  });
+
+  it('is case-insensitive about commands and keeps the key as typed', () => {
+    assert.deepEqual(parseLine(`get ${KEY.toUpperCase()}`), { kind: 'get', key: KEY.toUpperCase() });
+    assert.deepEqual(parseLine('Status'), { kind: 'status' });
+    assert.deepEqual(parseLine('help'), { kind: 'help' });
+    assert.deepEqual(parseLine('exit'), { kind: 'exit' });
+    assert.deepEqual(parseLine('QUIT'), { kind: 'exit' });
+  });
+
+  it('keeps inner whitespace of the value and trims the line ends', () => {
+    assert.deepEqual(parseLine(`  SET   ${KEY}   {"a":   [1,  2]}  \r`), { kind: 'set', key: KEY, value: '{"a":   [1,  2]}' });
+    assert.deepEqual(parseLine(`SET ${KEY}\t' "spaced" '`), { kind: 'set', key: KEY, value: ' "spaced" ' });
+  });
+
+  it('accepts unquoted JSON values', () => {
+    assert.deepEqual(parseLine(`SET ${KEY} 42`), { kind: 'set', key: KEY, value: '42' });
+    assert.deepEqual(parseLine(`SET ${KEY} "it's"`), { kind: 'set', key: KEY, value: `"it's"` });
+  });
+
+  it('reports empty lines as nothing to answer', () => {
+    assert.deepEqual(parseLine(''), { kind: 'empty' });
+    assert.deepEqual(parseLine('   \t'), { kind: 'empty' });
+  });
+
+  it('reports usage errors in one line', () => {
+    assert.deepEqual(parseLine('FOO bar'), { kind: 'error', message: 'Unknown command "FOO" (try HELP)' });
+    assert.deepEqual(parseLine(`SET ${KEY}`), { kind: 'error', message: 'SET takes a key and a value' });
+    assert.deepEqual(parseLine('SET'), { kind: 'error', message: 'SET takes a key and a value' });
+    assert.deepEqual(parseLine('GET'), { kind: 'error', message: 'GET takes exactly one key' });
+    assert.deepEqual(parseLine(`DELETE ${KEY} ${KEY}`), { kind: 'error', message: 'DELETE takes exactly one key' });
+    assert.deepEqual(parseLine('STATUS now'), { kind: 'error', message: 'STATUS takes no arguments' });
+    assert.deepEqual(parseLine('GET 12345'), { kind: 'error', message: 'Key is not a proper UUID4' });
+    assert.deepEqual(parseLine(`SET ${KEY} {name: 1}`), { kind: 'error', message: 'Value is not valid JSON' });
+    assert.deepEqual(parseLine(`SET ${KEY} '`), { kind: 'error', message: 'Value is not valid JSON' });
+  });
+});
+
+describe('unquote', () => {
+  it('removes exactly one pair of outer single quotes', () => {
+    assert.equal(unquote(`'${COMB}'`), COMB);
+    assert.equal(unquote(`''1''`), `'1'`);
+    assert.equal(unquote(`''`), '');
+    assert.equal(unquote(`'`), `'`);
+    assert.equal(unquote(`'1`), `'1`);
+    assert.equal(unquote('"x"'), '"x"');
+  });
+});
+
+describe('format', () => {
+  it('prints the connection block of the transcript', () => {
+    assert.deepEqual(formatConnection('Connected', heartbeat()), [
+      'Connected to a database of Warehouse 13 at 127.0.0.1:8765',
+      'Known nodes:',
+      '127.0.0.1:8765',
+      '127.0.0.1:9876',
+      '127.0.0.1:8697',
+    ]);
+    const alone = heartbeat({
+      node: '127.0.0.1:9876',
+      leader: '127.0.0.1:9876',
+      nodes: [{ id: '127.0.0.1:9876', joined: 1, state: 'alive' }],
+      warnings: ['cluster size (1) is smaller than a replication factor (2)!'],
+    });
+    assert.deepEqual(formatConnection('Reconnected', alone), [
+      'Reconnected to a database of Warehouse 13 at 127.0.0.1:9876',
+      'Known nodes:',
+      '127.0.0.1:9876',
+      'WARNING: cluster size (1) is smaller than a replication factor (2)!',
+    ]);
+  });
+
+  it('prints write results with the right plural', () => {
+    assert.equal(formatWrite({ result: 'created', replicas: 2 }), 'Created (2 replicas)');
+    assert.equal(formatWrite({ result: 'updated', replicas: 1 }), 'Updated (1 replica)');
+    assert.equal(formatWrite({ result: 'deleted', replicas: 0 }), 'Deleted (0 replicas)');
+    assert.equal(formatDelete({ found: true, result: 'deleted', replicas: 2 }), 'Deleted (2 replicas)');
+    assert.equal(formatDelete({ found: false }), 'Not found');
+  });
+
+  it('prints documents in single quotes, unchanged', () => {
+    assert.equal(formatGet({ found: true, value: COMB }), `'${COMB}'`);
+    assert.equal(formatGet({ found: false }), 'Not found');
+  });
+
+  it('keeps errors on one line', () => {
+    assert.equal(formatError('Key is not a proper UUID4'), 'Error: Key is not a proper UUID4');
+    assert.equal(formatError('two\n  lines\r\n'), 'Error: two lines ');
+  });
+
+  it('shows the status with repair state and warnings', () => {
+    const status = formatStatus(
+      heartbeat({ repair: { underReplicated: 4, transfersInProgress: 1, hintsPending: 2, inSync: false }, warnings: ['something is off'] }),
+    );
+    assert.deepEqual(status, [
+      'Leader: 127.0.0.1:8765',
+      'Term: 3',
+      'Replication factor: 2',
+      'Heartbeat interval: 1s, failure timeout: 10s',
+      'Nodes (3):',
+      '  127.0.0.1:8765 (leader)',
+      '  127.0.0.1:9876',
+      '  127.0.0.1:8697',
+      'Repair: in progress (4 under-replicated keys, 1 transfers in progress, 2 hints pending)',
+      'WARNING: something is off',
+    ]);
+  });
+});
+
+describe('execute', () => {
+  function fake(overrides: Partial<DocumentClient>): DocumentClient {
+    const refuse = (): never => assert.fail('unexpected call');
+    return { get: refuse, set: refuse, delete: refuse, heartbeat, ...overrides };
+  }
+
+  it('answers the transcript commands', async () => {
+    const client = fake({
+      set: async (key, value) => (assert.equal(key, KEY), assert.equal(value, COMB), { result: 'created', replicas: 2 }),
+      get: async () => ({ found: true, value: COMB }),
+      delete: async () => ({ found: true, result: 'deleted', replicas: 2 }),
+    });
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: COMB }, client), ['Created (2 replicas)']);
+    assert.deepEqual(await execute({ kind: 'get', key: KEY }, client), [`'${COMB}'`]);
+    assert.deepEqual(await execute({ kind: 'delete', key: KEY }, client), ['Deleted (2 replicas)']);
+  });
+
+  it('turns an unavailable cluster into the storage-level message', async () => {
+    const down = async (): Promise<never> => {
+      throw new UnavailableError('no leader within 25s: 127.0.0.1:8765: connect ECONNREFUSED');
+    };
+    const client = fake({ get: down, set: down, delete: down });
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: '1' }, client), ['Error: Failed to write an entry']);
+    assert.deepEqual(await execute({ kind: 'delete', key: KEY }, client), ['Error: Failed to write an entry']);
+    assert.deepEqual(await execute({ kind: 'get', key: KEY }, client), ['Error: Failed to read an entry']);
+  });
+
+  it("shows the server's message for rejected requests", async () => {
+    const client = fake({
+      set: async () => {
+        throw new InvalidRequestError('Value is larger than the limit of 1048576 bytes');
+      },
+      get: async () => {
+        throw new WarehouseError('Unexpected answer: HTTP 500');
+      },
+    });
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: '1' }, client), ['Error: Value is larger than the limit of 1048576 bytes']);
+    assert.deepEqual(await execute({ kind: 'get', key: KEY }, client), ['Error: Unexpected answer: HTTP 500']);
+  });
+
+  it('lets programming errors through', async () => {
+    const client = fake({
+      get: async () => {
+        throw new TypeError('bug');
+      },
+    });
+    await assert.rejects(execute({ kind: 'get', key: KEY }, client), TypeError);
+  });
+});
