@@ -60,6 +60,11 @@ export class Membership {
   private term: number;
   private leader: NodeId | null;
   private leaderUnknownSince: number;
+  /**
+   * A leaderless node heard a leader named with a term below its own, so did
+   * not adopt it: a leader exists, and the term exchange will let us adopt it.
+   */
+  private leaderNamed = false;
   private lastBroadcast = -Infinity;
   private outbox: Outgoing[] = [];
   private events: MembershipEvent[] = [];
@@ -72,6 +77,10 @@ export class Membership {
     this.leader = start.leader;
     this.leaderUnknownSince = start.now;
     for (const id of start.peers) this.learn(id, start.now);
+    // The join target may not have confirmed the leader yet and then leaves it
+    // out of its node list: without this, the first tick would find the leader
+    // missing from the peers and start an election at once.
+    if (this.leader !== null) this.learn(this.leader, start.now);
     if (this.leader === null && this.peers.size === 0) this.elect(start.now);
   }
 
@@ -107,6 +116,8 @@ export class Membership {
       this.setLeader(gossip.leader, gossip.term);
     } else if (gossip.term > this.term) {
       this.term = gossip.term;
+    } else if (gossip.leader !== null && this.leader === null) {
+      this.leaderNamed = true;
     }
     return { accepted: true };
   }
@@ -177,9 +188,11 @@ export class Membership {
       return;
     }
     // A node that restarted without a known leader waits for every node it
-    // remembers to answer (none of them names a leader, or we would have
-    // adopted it), or at most one failure timeout, before it holds an election.
-    const allAnswered = [...this.peers.values()].every((peer) => peer.lastHeard !== null);
+    // remembers to answer (none of them naming a leader: one named with a term
+    // at least ours would have been adopted, and one named with a lower term
+    // is adopted once that node has seen our gossip and caught up with our
+    // term), or at most one failure timeout, before it holds an election.
+    const allAnswered = !this.leaderNamed && [...this.peers.values()].every((peer) => peer.lastHeard !== null);
     if (allAnswered || now - this.leaderUnknownSince > this.config.failureTimeoutMs) this.elect(now);
   }
 
