@@ -15,6 +15,11 @@ try {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  void node.rejected.then(async (reason) => {
+    process.stderr.write(`Error: ${reason}\n`);
+    await node.stop();
+    process.exit(1);
+  });
 } catch (error) {
   process.stderr.write(`Error: ${(error as Error).message}\n`);
   process.exit(1);

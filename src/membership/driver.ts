@@ -2,7 +2,7 @@
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
 import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
-import type { PeerClient } from '../transport/peer-client.js';
+import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, ReceiveResult } from './machine.js';
 
@@ -22,7 +22,7 @@ export interface MembershipDriverOptions {
   repairStatus: () => RepairStatus;
 }
 
-export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }> {
+export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -66,7 +66,13 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent] }>
           this.machine.receive(Date.now(), answer);
           this.flush();
         },
-        (error: Error) => this.options.logger.debug({ peer: to, err: error.message }, 'gossip failed'),
+        (error: Error) => {
+          // 409: the peer runs with another replication factor. This node
+          // must not serve as a cluster of its own (e.g. restarted with a
+          // changed flag): its owner stops it.
+          if (error instanceof PeerError && error.status === 409) this.emit('rejected', error.message);
+          else this.options.logger.debug({ peer: to, err: error.message }, 'gossip failed');
+        },
       );
     }
     if (events.length === 0) return;

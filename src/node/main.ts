@@ -23,6 +23,8 @@ export class StartupError extends Error {}
 
 export interface RunningNode {
   stop(): Promise<void>;
+  /** Resolves with a reason when the cluster refuses this node after start-up. */
+  rejected: Promise<string>;
 }
 
 function warnings(aliveCount: number, replicationFactor: number): string[] {
@@ -77,6 +79,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     }
   }
   await store.putMeta(JOINED_KEY, self.joined);
+  // Remembered at once: a joiner that crashes before its first membership
+  // event must rejoin these peers on restart, not found a cluster of its own.
+  await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
 
   const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, localAddress: isIP(config.host) ? config.host : undefined });
   const machine = new Membership(
@@ -172,7 +177,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   );
   logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
 
+  const rejected = new Promise<string>((resolve) => membership.once('rejected', resolve));
   return {
+    rejected,
     async stop() {
       clearInterval(aliveTimer);
       membership.stop();
