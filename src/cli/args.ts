@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { checked, parseHost } from '../common/args.js';
 import { parsePort } from '../common/address.js';
 import { parseDuration } from '../common/duration.js';
 
@@ -19,7 +20,7 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
   const program = new Command('warehouse-cli')
     .description('REPL for a Warehouse 13 cluster: SET, GET and DELETE JSON documents by UUID4 key')
     .version(version)
-    .addOption(new Option('-H, --host <host>', 'any node of the cluster').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(host))
+    .addOption(new Option('-H, --host <host>', 'any node of the cluster').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('-P, --port <port>', 'its port').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often the leader is checked').default(1000, '1s').argParser(checked(parseDuration)))
     .addOption(new Option('--request-timeout <duration>', 'limit for one request').default(5000, '5s').argParser(checked(parseDuration)))
@@ -47,21 +48,5 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     requestTimeoutMs: options.requestTimeout,
     failoverTimeoutMs: options.failoverTimeout,
     historyFile: options.historyFile,
-  };
-}
-
-function host(text: string): string {
-  if (!/^[^\s:]+$/.test(text)) throw new InvalidArgumentError('a host name or IPv4 address is expected');
-  return text;
-}
-
-/** Commander reports InvalidArgumentError as a one-line usage error instead of a stack trace. */
-function checked<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
-    }
   };
 }

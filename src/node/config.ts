@@ -1,6 +1,7 @@
 // The node's command line: flags, their environment variables and defaults,
 // parsed by commander into one validated NodeConfig.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { checked, parseHost } from '../common/args.js';
 import { parseDuration } from '../common/duration.js';
 import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
@@ -22,18 +23,8 @@ export interface NodeConfig {
   logLevel: string;
 }
 
-function argument<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      throw new InvalidArgumentError((error as Error).message);
-    }
-  };
-}
-
 function positiveInteger(max: number): (text: string) => number {
-  return argument((text) => {
+  return checked((text) => {
     const value = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!(value >= 1 && value <= max)) throw new Error(`"${text}" is not a whole number from 1 to ${max}`);
     return value;
@@ -49,28 +40,23 @@ function parseSize(text: string): number {
   return Number(match[1]) * unit;
 }
 
-function parseHost(text: string): string {
-  if (!/^[^\s:/]+$/.test(text)) throw new Error(`"${text}" is not a host name or IPv4 address`);
-  return text;
-}
-
 export function parseNodeArgs(argv: readonly string[]): NodeConfig {
   const program = new Command('warehouse-node')
     .description('One database node of Warehouse 13, a replicated JSON document store.')
     .version(PACKAGE_VERSION)
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) })
-    .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(argument(parseHost)))
-    .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(argument(parsePort)))
-    .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(argument((text) => formatAddress(parseAddress(text)))))
+    .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
+    .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
+    .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))
     .addOption(new Option('--replication-factor <n>', 'copies kept of every document; must match the cluster').env('WAREHOUSE_REPLICATION_FACTOR').default(2).argParser(positiveInteger(64)))
     .addOption(new Option('--data-dir <dir>', 'where this node stores its data (default: ./data/HOST_PORT)').env('WAREHOUSE_DATA_DIR'))
-    .addOption(new Option('--heartbeat-interval <duration>', 'how often nodes gossip').env('WAREHOUSE_HEARTBEAT_INTERVAL').default(1000, '1s').argParser(argument(parseDuration)))
-    .addOption(new Option('--failure-timeout <duration>', 'silence after which a node is dropped').env('WAREHOUSE_FAILURE_TIMEOUT').default(10_000, '10s').argParser(argument(parseDuration)))
-    .addOption(new Option('--request-timeout <duration>', 'deadline of a request to another node').env('WAREHOUSE_REQUEST_TIMEOUT').default(2000, '2s').argParser(argument(parseDuration)))
-    .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(argument(parseSize)))
-    .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(argument(parseDuration)))
-    .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(argument(parseDuration)))
+    .addOption(new Option('--heartbeat-interval <duration>', 'how often nodes gossip').env('WAREHOUSE_HEARTBEAT_INTERVAL').default(1000, '1s').argParser(checked(parseDuration)))
+    .addOption(new Option('--failure-timeout <duration>', 'silence after which a node is dropped').env('WAREHOUSE_FAILURE_TIMEOUT').default(10_000, '10s').argParser(checked(parseDuration)))
+    .addOption(new Option('--request-timeout <duration>', 'deadline of a request to another node').env('WAREHOUSE_REQUEST_TIMEOUT').default(2000, '2s').argParser(checked(parseDuration)))
+    .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(checked(parseSize)))
+    .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(checked(parseDuration)))
+    .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(checked(parseDuration)))
     .addOption(new Option('--log-level <level>', 'log level').env('WAREHOUSE_LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
