@@ -17,13 +17,17 @@ export const NodeInfo = Type.Object({
 });
 export type NodeInfo = Static<typeof NodeInfo>;
 
-export const RepairStatus = Type.Object({
+const RepairCounters = {
   /** Copies found missing or stale on an owner and not yet confirmed there. */
   underReplicated: Type.Integer({ minimum: 0 }),
   /** Records being streamed to other nodes right now. */
   transfersInProgress: Type.Integer({ minimum: 0 }),
   /** Writes kept for an unreachable owner, waiting for it to answer. */
   hintsPending: Type.Integer({ minimum: 0 }),
+};
+
+export const RepairStatus = Type.Object({
+  ...RepairCounters,
   /**
    * The alive nodes for which the last complete repair pass found nothing
    * left to do; when it equals the current alive set, this node is in sync.
@@ -46,9 +50,7 @@ export const Gossip = Type.Object({
 export type Gossip = Static<typeof Gossip>;
 
 export const ClusterRepairStatus = Type.Object({
-  underReplicated: Type.Integer({ minimum: 0 }),
-  transfersInProgress: Type.Integer({ minimum: 0 }),
-  hintsPending: Type.Integer({ minimum: 0 }),
+  ...RepairCounters,
   /** Every alive node finished a repair pass over the current membership with nothing left to do. */
   inSync: Type.Boolean(),
 });
