@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { checked, parseHost } from '../common/args.js';
+import { checked, oneLineError, parseHost } from '../common/args.js';
 import { parsePort } from '../common/address.js';
 import { parseDuration } from '../common/duration.js';
 
@@ -31,7 +31,7 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     )
     .addOption(new Option('--history-file <path>', 'where the command history is kept').default(join(homedir(), '.warehouse13_history')))
     .exitOverride()
-    .configureOutput({ outputError: (message, write) => write(message.replace(/^error:/, 'Error:')) });
+    .configureOutput({ outputError: (message, write) => write(oneLineError(message)) });
   program.parse(argv);
   const options = program.opts<{
     host: string;

@@ -17,3 +17,8 @@ export function parseHost(text: string): string {
   if (!/^[^\s:/]+$/.test(text)) throw new Error(`"${text}" is not a host name or IPv4 address`);
   return text;
 }
+
+/** Commander's error text as one `Error: …` line, a "Did you mean" hint folded in. */
+export function oneLineError(text: string): string {
+  return `${text.replace(/^error:/, 'Error:').replace(/\s*\n\s*/g, ' ').trim()}\n`;
+}

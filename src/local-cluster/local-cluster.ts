@@ -48,7 +48,9 @@ export class LocalNode {
     readonly port: number,
     readonly dataDir: string,
     readonly logFile: string,
-    readonly args: string[],
+    /** How it was started; a restart keeps all but the join target. */
+    readonly spec: NodeSpec,
+    public args: string[],
   ) {}
 
   get running(): boolean {
@@ -118,7 +120,7 @@ export class LocalCluster {
     const host = spec.host ?? '127.0.0.1';
     const id = `${host}:${spec.port}`;
     const dataDir = join(this.options.baseDir, `${host}_${spec.port}`);
-    const node = new LocalNode(id, host, spec.port, dataDir, join(this.options.baseDir, `${host}_${spec.port}.log`), this.nodeArgs(spec, dataDir));
+    const node = new LocalNode(id, host, spec.port, dataDir, join(this.options.baseDir, `${host}_${spec.port}.log`), spec, this.nodeArgs(spec, dataDir));
     this.nodes.set(id, node);
     node.spawn();
     return node;
@@ -142,10 +144,12 @@ export class LocalCluster {
     return started;
   }
 
-  /** Restarts a stopped node with the same flags and data dir. */
-  async restart(id: string, timeoutMs = 20_000): Promise<LocalNode> {
+  /** Restarts a stopped node with the same data dir, joining any running node (or its remembered peers). */
+  async restart(id: string, timeoutMs = 20_000, spec: Partial<NodeSpec> = {}): Promise<LocalNode> {
     const node = this.get(id);
     if (node.running) await node.stop();
+    const join = this.running().find((other) => other !== node)?.id ?? null;
+    node.args = this.nodeArgs({ ...node.spec, join, ...spec }, node.dataDir);
     node.spawn();
     await this.waitUntilServing(node, timeoutMs);
     return node;

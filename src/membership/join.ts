@@ -1,20 +1,17 @@
-// Joining an existing cluster: learn it from one node's heartbeat, refuse a
-// replication-factor mismatch before announcing ourselves, then announce.
+// Joining an existing cluster: learn it from one node's heartbeat and refuse a
+// replication-factor mismatch before announcing ourselves.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { Gossip, Heartbeat, checker, type NodeId } from '../protocol/schemas.js';
-import { PeerClient, PeerError } from '../transport/peer-client.js';
-import { GOSSIP_PATH } from './driver.js';
+import { Heartbeat, checker, type NodeId } from '../protocol/schemas.js';
 import { replicationFactorMismatch } from './machine.js';
 
 const isHeartbeat = checker(Heartbeat);
-const isGossip = checker(Gossip);
 
 export class JoinError extends Error {}
 
 export interface JoinOptions {
   target: NodeId;
-  gossip: Gossip;
+  replicationFactor: number;
   attempts: number;
   retryDelayMs: number;
   timeoutMs: number;
@@ -33,8 +30,13 @@ async function fetchHeartbeat(target: NodeId, timeoutMs: number): Promise<Heartb
   return body;
 }
 
-export async function joinCluster(options: JoinOptions): Promise<ClusterView> {
-  const { target, gossip } = options;
+/**
+ * Learns the cluster from one member's heartbeat and checks the replication
+ * factor. Announcing ourselves is left to the first gossip round, after this
+ * node listens: a node that cannot serve must never appear in a node list.
+ */
+export async function discoverCluster(options: JoinOptions): Promise<ClusterView> {
+  const { target } = options;
   let heartbeat: Heartbeat | undefined;
   let lastError = '';
   for (let attempt = 1; attempt <= options.attempts && !heartbeat; attempt++) {
@@ -46,17 +48,8 @@ export async function joinCluster(options: JoinOptions): Promise<ClusterView> {
     }
   }
   if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError})`);
-  if (heartbeat.replicationFactor !== gossip.replicationFactor) {
-    throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, gossip.replicationFactor));
+  if (heartbeat.replicationFactor !== options.replicationFactor) {
+    throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, options.replicationFactor));
   }
-  const peers = new PeerClient({ timeoutMs: options.timeoutMs });
-  try {
-    const answer = await peers.post(target, GOSSIP_PATH, gossip, isGossip);
-    return { leader: answer.leader, term: answer.term, peers: answer.nodes.map((node) => node.id) };
-  } catch (error) {
-    if (error instanceof PeerError && error.status === 409) throw new JoinError(error.message);
-    throw new JoinError(`cannot announce this node to ${target} (${(error as Error).message})`);
-  } finally {
-    await peers.close();
-  }
+  return { leader: heartbeat.leader, term: heartbeat.term, peers: heartbeat.nodes.map((node) => node.id) };
 }

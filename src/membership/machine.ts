@@ -66,6 +66,7 @@ export class Membership {
    */
   private leaderNamed = false;
   private lastBroadcast = -Infinity;
+  private lastTick: number | null = null;
   private outbox: Outgoing[] = [];
   private events: MembershipEvent[] = [];
 
@@ -89,6 +90,11 @@ export class Membership {
   }
 
   tick(now: number): void {
+    // A gap this long between ticks means this process was paused (SIGSTOP,
+    // a stalled VM): the silence is ours, not our peers'. Dropping them all
+    // now would make this node elect itself the moment it wakes up.
+    if (this.lastTick !== null && now - this.lastTick > this.config.failureTimeoutMs / 2) this.forgiveSilence(now);
+    this.lastTick = now;
     this.detectFailures(now);
     this.checkLeader(now);
     if (now - this.lastBroadcast >= this.config.heartbeatIntervalMs) {
@@ -111,7 +117,13 @@ export class Membership {
     this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair });
     this.departed.delete(from.id);
     for (const node of gossip.nodes) this.learn(node.id, now);
-    if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
+    if (gossip.leader !== null && gossip.term >= this.term && this.keepsLeading(gossip.leader)) {
+      // Two live leaders (a healed partition): the one that sorts first keeps
+      // leading, as the task's rule picks it. Our term catches up with the
+      // other claim's, and our leader itself goes one above so that its
+      // claim beats the other everywhere.
+      this.term = gossip.term + (this.leader === this.self ? 1 : 0);
+    } else if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
       this.learn(gossip.leader, now);
       this.setLeader(gossip.leader, gossip.term);
     } else if (gossip.term > this.term) {
@@ -162,6 +174,20 @@ export class Membership {
 
   status(): { leader: NodeId | null; term: number; isLeader: boolean } {
     return { leader: this.leader, term: this.term, isLeader: this.leader === this.self };
+  }
+
+  /** Is our leader alive and ahead of `claimed` in the election order? */
+  private keepsLeading(claimed: NodeId): boolean {
+    const leader = this.leader;
+    if (leader === null || leader === claimed || compareNodeIds(leader, claimed) > 0) return false;
+    return leader === this.self || (this.peers.get(leader)?.lastHeard ?? null) !== null;
+  }
+
+  private forgiveSilence(now: number): void {
+    for (const peer of this.peers.values()) {
+      if (peer.lastHeard !== null) peer.lastHeard = now;
+      peer.learned = now;
+    }
   }
 
   private learn(id: NodeId, now: number): void {

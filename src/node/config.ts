@@ -1,7 +1,7 @@
 // The node's command line: flags, their environment variables and defaults,
 // parsed by commander into one validated NodeConfig.
 import { Command, Option } from 'commander';
-import { checked, parseHost } from '../common/args.js';
+import { checked, oneLineError, parseHost } from '../common/args.js';
 import { parseDuration } from '../common/duration.js';
 import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
@@ -45,7 +45,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .description('One database node of Warehouse 13, a replicated JSON document store.')
     .version(PACKAGE_VERSION)
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) })
+    .configureOutput({ outputError: (text, write) => write(oneLineError(text)) })
     .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
     .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))

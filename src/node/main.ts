@@ -1,12 +1,12 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
 import { isIP } from 'node:net';
-import { CLUSTER_NAME, type ClusterRepairStatus, type Gossip, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
+import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
 import { Membership } from '../membership/machine.js';
 import { MembershipDriver, type PersistedMembership } from '../membership/driver.js';
-import { joinCluster, type ClusterView } from '../membership/join.js';
+import { discoverCluster, type ClusterView } from '../membership/join.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
@@ -70,9 +70,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (config.join) {
-    const announce: Gossip = { cluster: CLUSTER_NAME, from: self, leader: null, term: 0, replicationFactor: config.replicationFactor, nodes: [self] };
     try {
-      view = await joinCluster({ target: config.join, gossip: announce, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
+      view = await discoverCluster({ target: config.join, replicationFactor: config.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
     } catch (error) {
       await store.close();
       throw new StartupError((error as Error).message);

@@ -70,6 +70,8 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     return503OnClosing: true,
     // Coercion would turn a tombstone's null into "" and accept malformed messages.
     ajv: { customOptions: { coerceTypes: false } },
+    // Errors fastify raises before routing (a malformed URL) get the same one-line body as ours.
+    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.message.split('\n')[0] ?? 'Bad request'),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {

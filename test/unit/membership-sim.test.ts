@@ -209,9 +209,36 @@ describe('membership simulation', () => {
       assert.deepEqual(sim.agreed([B, C]), { leader: C, term: 2 }, `seed ${seed}\n${sim.describe()}`);
       sim.heal();
       sim.runUntil(() => converged(sim, [A, B, C]), 5 * HEARTBEAT, 'agreement after healing');
-      assert.deepEqual(sim.agreed(), { leader: C, term: 2 }, `the newer term must win (seed ${seed})`);
+      assert.equal(sim.agreed()?.leader, C, `the live leader that sorts first must win (seed ${seed})`);
       sim.run(3 * TIMEOUT);
       assert.ok(converged(sim, [A, B, C]), `seed ${seed}\n${sim.describe()}`);
+    }
+  });
+
+  it('(e) a follower cut off past the failure timeout elects itself, but does not take over when the partition heals', () => {
+    for (const seed of SEEDS) {
+      const sim = formCluster(seed);
+      sim.partition([B], [A, C]);
+      sim.run(2 * TIMEOUT);
+      assert.equal(sim.view(B).leader, B, `B should lead its side (seed ${seed})`);
+      assert.ok(sim.view(B).term > sim.agreed([A, C])!.term, `B's term should be ahead (seed ${seed})`);
+      const leader = sim.agreed([A, C])!.leader;
+      sim.heal();
+      sim.runUntil(() => converged(sim, [A, B, C]), 5 * HEARTBEAT, 'agreement after healing');
+      assert.equal(sim.agreed()?.leader, leader, `the leader of the majority sorts before B and keeps leading (seed ${seed})`);
+      sim.run(3 * TIMEOUT);
+      assert.ok(converged(sim, [A, B, C]), `seed ${seed}\n${sim.describe()}`);
+    }
+  });
+
+  it('(e) a node paused longer than the failure timeout does not drop its peers or elect itself when it wakes', () => {
+    for (const seed of SEEDS) {
+      const sim = formCluster(seed);
+      const machine = sim.machine(B);
+      const before = machine.status();
+      machine.tick(sim.now + 3 * TIMEOUT);
+      assert.deepEqual(machine.status(), before, `seed ${seed}`);
+      assert.deepEqual(machine.drain().events, [], `seed ${seed}`);
     }
   });
 
