@@ -67,6 +67,8 @@ export class Membership {
   private leaderNamed = false;
   private lastBroadcast = -Infinity;
   private lastTick: number | null = null;
+  private alive: NodeInfo[] | null = null;
+  private aliveIdList: NodeId[] | null = null;
   private outbox: Outgoing[] = [];
   private events: MembershipEvent[] = [];
 
@@ -114,6 +116,7 @@ export class Membership {
     if (from.id === this.self) return { accepted: true };
     const peer = this.peers.get(from.id);
     if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
+    if (!peer || peer.lastHeard === null || peer.info?.joined !== from.joined) this.forgetAlive();
     this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair });
     this.departed.delete(from.id);
     for (const node of gossip.nodes) this.learn(node.id, now);
@@ -149,15 +152,30 @@ export class Membership {
       leader: this.leader,
       term: this.term,
       replicationFactor: this.config.replicationFactor,
-      nodes: this.aliveNodes(),
+      nodes: [...this.aliveNodes()],
     };
   }
 
   /** Nodes heard from within the failure timeout, itself included, in join order. */
-  aliveNodes(): NodeInfo[] {
-    const alive = [this.config.self];
-    for (const peer of this.peers.values()) if (peer.lastHeard !== null && peer.info) alive.push(peer.info);
-    return alive.sort((a, b) => a.joined - b.joined || compareNodeIds(a.id, b.id));
+  aliveNodes(): readonly NodeInfo[] {
+    // Asked on every client request (placement), changed only by joins and failures.
+    if (!this.alive) {
+      const alive = [this.config.self];
+      for (const peer of this.peers.values()) if (peer.lastHeard !== null && peer.info) alive.push(peer.info);
+      this.alive = alive.sort((a, b) => a.joined - b.joined || compareNodeIds(a.id, b.id));
+    }
+    return this.alive;
+  }
+
+  /** The ids of `aliveNodes()`, same order. */
+  aliveIds(): readonly NodeId[] {
+    this.aliveIdList ??= this.aliveNodes().map((node) => node.id);
+    return this.aliveIdList;
+  }
+
+  private forgetAlive(): void {
+    this.alive = null;
+    this.aliveIdList = null;
   }
 
   /** The repair state each alive peer reported last. */
@@ -202,6 +220,7 @@ export class Membership {
       if (now - silentSince <= this.config.failureTimeoutMs) continue;
       this.peers.delete(id);
       this.departed.add(id);
+      if (peer.lastHeard !== null) this.forgetAlive();
       if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
     }
   }

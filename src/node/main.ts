@@ -87,7 +87,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
-  const aliveIds = () => machine.aliveNodes().map((node) => node.id);
+  const aliveIds = () => machine.aliveIds();
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -138,7 +138,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     {
       heartbeat,
       stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
-      leader: () => ({ isLeader: machine.status().isLeader, leader: machine.status().leader }),
+      leader: () => machine.status(),
       receiveGossip: (gossip) => membership.receive(gossip),
       documents: coordinator,
       replicas: {

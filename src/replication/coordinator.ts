@@ -16,7 +16,7 @@ export interface ClusterView {
   replicationFactor: number;
   term(): number;
   /** Alive node ids, the leader included. */
-  aliveNodes(): NodeId[];
+  aliveNodes(): readonly NodeId[];
 }
 
 export interface WriteOutcome {

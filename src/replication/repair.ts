@@ -51,7 +51,7 @@ export interface RepairOptions {
 export interface RepairContext {
   self: NodeId;
   replicationFactor: number;
-  aliveNodes(): NodeId[];
+  aliveNodes(): readonly NodeId[];
   store: ReplicaStore;
   peers: PeerClient;
   logger: Logger;

@@ -94,12 +94,13 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       done(null, body),
     );
 
-    documents.addHook('preHandler', async (request, reply) => {
+    // A callback hook, not an async one: it runs on every document request.
+    documents.addHook('preHandler', (request, reply, done) => {
       const { isLeader, leader } = services.leader();
-      if (isLeader) return;
+      if (isLeader) return done();
       if (leader === null) return sendError(reply, 503, 'No leader elected yet', null);
       void reply.header('location', `http://${leader}${request.url}`);
-      return sendError(reply, 307, 'Not the leader', leader);
+      sendError(reply, 307, 'Not the leader', leader);
     });
 
     documents.get('/v1/documents/:key', { schema: { params: KeyParams } }, async (request, reply) => {
