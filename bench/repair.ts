@@ -1,0 +1,102 @@
+// `npm run bench:repair`: how long the cluster takes to restore the
+// replication factor after losing a node, and what the repair costs the
+// foreground. Loads N documents into 3 nodes (RF 2), measures a mixed
+// 90 % GET / 10 % SET load, SIGKILLs a follower, and measures the same load
+// from the moment the node is dropped until every node reports "in sync".
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import { checked } from '../src/common/args.js';
+import { parseDuration } from '../src/common/duration.js';
+import { closedLoop, type LoopResult } from './loop.js';
+import { WarehouseTarget } from './store-target.js';
+import { KeyPool, KeySequence, makeDocument, seededRandom } from './workload.js';
+import { machineInfo } from './machine.js';
+
+interface RepairOptions {
+  documents: number;
+  concurrency: number;
+  baselineMs: number;
+  failureTimeoutMs: number;
+}
+
+function parseOptions(argv: string[]): RepairOptions {
+  const whole = checked((text: string) => {
+    const value = Number(text.replace(/_/g, ''));
+    if (!Number.isInteger(value) || value < 1) throw new Error(`"${text}" is not a whole number above zero`);
+    return value;
+  });
+  const program = new Command('bench:repair')
+    .addOption(new Option('--documents <n>', 'documents loaded before the node loss').default(100_000).argParser(whole))
+    .addOption(new Option('--concurrency <n>', 'requests in flight').default(64).argParser(whole))
+    .addOption(new Option('--baseline <duration>', 'length of the no-repair measurement').default(10_000, '10s').argParser(checked(parseDuration)))
+    .addOption(new Option('--failure-timeout <duration>', "the nodes' failure timeout").default(10_000, '10s').argParser(checked(parseDuration)))
+    .parse(argv, { from: 'user' });
+  const o = program.opts<{ documents: number; concurrency: number; baseline: number; failureTimeout: number }>();
+  return { documents: o.documents, concurrency: o.concurrency, baselineMs: o.baseline, failureTimeoutMs: o.failureTimeout };
+}
+
+function latency(result: LoopResult): string {
+  const ms = (percentile: number) => (result.histogram.percentile(percentile) / 1e6).toFixed(1);
+  const rate = (result.ok / (result.elapsedMs / 1000)).toFixed(0);
+  return `${rate} ops/s, p50 ${ms(50)} ms, p99 ${ms(99)} ms, ${result.errors} errors`;
+}
+
+const options = parseOptions(process.argv.slice(2));
+const cluster = new LocalCluster({
+  baseDir: mkdtempSync(join(tmpdir(), 'warehouse-repair-')),
+  replicationFactor: 2,
+  failureTimeoutMs: options.failureTimeoutMs,
+  logLevel: 'warn',
+});
+try {
+  const machine = machineInfo();
+  console.log(`${machine.cpuModel}, ${machine.cores} cores, Node.js ${machine.node}`);
+  const [first] = await cluster.start([0, 1, 2].map((i) => 27_100 + i));
+  const leader = await cluster.waitForLeader();
+  const target = await WarehouseTarget.connect(first!.id, options.concurrency, null);
+  const keys = new KeySequence();
+  const written = new KeyPool();
+  let next = 0;
+  const set = () => {
+    const index = next++;
+    const key = keys.key(index);
+    return target.set(key, makeDocument(key, index, 200)).then((error) => {
+      if (error === null) written.add(key);
+      return error;
+    });
+  };
+  const random = seededRandom(13);
+  const mixed = () => (random() < 0.1 ? set() : target.get(written.pick(random)!));
+
+  const load = await closedLoop(set, { concurrency: options.concurrency, durationMs: 0, requests: options.documents });
+  console.log(`loaded ${written.size} documents: ${latency(load)}`);
+  await cluster.waitForInSync(120_000);
+
+  const baseline = await closedLoop(mixed, { concurrency: options.concurrency, durationMs: options.baselineMs, requests: null });
+  console.log(`no repair running, mixed 90% GET / 10% SET: ${latency(baseline)}`);
+
+  const victim = cluster.running().find((node) => node.id !== leader)!;
+  const killedAt = Date.now();
+  await victim.stop('SIGKILL');
+  await cluster.waitFor(async () => !(await cluster.heartbeat(leader))?.nodes.some((node) => node.id === victim.id), {
+    timeoutMs: options.failureTimeoutMs * 3,
+    message: `${victim.id} to be dropped`,
+  });
+  const droppedAt = Date.now();
+  const repaired = new AbortController();
+  const watcher = cluster
+    .waitFor(async () => (await cluster.heartbeat(leader))?.repair?.inSync === true, { timeoutMs: 30 * 60_000, intervalMs: 200, message: 'repair' })
+    .then(() => repaired.abort());
+  const during = await closedLoop(mixed, { concurrency: options.concurrency, durationMs: 30 * 60_000, requests: null, signal: repaired.signal });
+  await watcher;
+  const syncedAt = Date.now();
+  console.log(`killed ${victim.id} (SIGKILL); dropped after ${((droppedAt - killedAt) / 1000).toFixed(1)} s (failure timeout ${options.failureTimeoutMs / 1000} s)`);
+  console.log(`replication factor restored ${((syncedAt - droppedAt) / 1000).toFixed(1)} s after the drop, for ${written.size} documents`);
+  console.log(`during the repair, mixed 90% GET / 10% SET: ${latency(during)}`);
+  await target.close();
+} finally {
+  await cluster.stop();
+}
