@@ -1,0 +1,142 @@
+// The store as a benchmark target: an undici Pool with keep-alive
+// (HTTP/1.1, one connection per request in flight) to the current leader.
+import { Pool, request } from 'undici';
+import { errorKind, type MemoryReport, type OpResult, type Target } from './target.js';
+import { fetchHeartbeat, findLeader, type LocalCluster } from './cluster.js';
+import { residentBytes, diskUsageBytes } from './procstat.js';
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function makePool(leader: string, connections: number): Pool {
+  return new Pool(`http://${leader}`, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+  });
+}
+
+/** `GET /v1/stats` of one node, when the node has that endpoint. */
+async function fetchStats(address: string): Promise<{ heapUsedBytes: number | null; rssBytes: number | null; records: number | null } | null> {
+  try {
+    const answer = await request(`http://${address}/v1/stats`, { headersTimeout: 5000, bodyTimeout: 5000 });
+    if (answer.statusCode !== 200) {
+      await answer.body.dump();
+      return null;
+    }
+    const body = (await answer.body.json()) as { heapUsedBytes?: unknown; rssBytes?: unknown; records?: unknown };
+    const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+    return { heapUsedBytes: number(body.heapUsedBytes), rssBytes: number(body.rssBytes), records: number(body.records) };
+  } catch {
+    return null;
+  }
+}
+
+export class WarehouseTarget implements Target {
+  readonly name = 'warehouse';
+  private leader: string;
+  private pool: Pool;
+
+  private constructor(
+    private readonly entry: string,
+    private readonly connections: number,
+    private readonly cluster: LocalCluster | null,
+    leader: string,
+  ) {
+    this.leader = leader;
+    this.pool = makePool(leader, connections);
+  }
+
+  /** Connects to the leader that `entry` (any node) names. */
+  static async connect(entry: string, connections: number, cluster: LocalCluster | null): Promise<WarehouseTarget> {
+    return new WarehouseTarget(entry, connections, cluster, await findLeader(entry));
+  }
+
+  describe(): string {
+    const nodes = this.cluster ? `local cluster of ${this.cluster.members.length} nodes` : `cluster of ${this.entry}`;
+    return `Warehouse 13, ${nodes}, leader ${this.leader}, ${this.connections} keep-alive connections`;
+  }
+
+  async prepare(): Promise<void> {
+    const leader = await findLeader(this.entry).catch(() => this.leader);
+    if (leader === this.leader) return;
+    const old = this.pool;
+    this.leader = leader;
+    this.pool = makePool(leader, this.connections);
+    await old.close();
+  }
+
+  private async send(method: 'GET' | 'PUT' | 'DELETE', key: string, body?: string): Promise<OpResult> {
+    try {
+      const answer = await this.pool.request({
+        path: `/v1/documents/${key}`,
+        method,
+        ...(body === undefined ? {} : { headers: JSON_HEADERS, body }),
+      });
+      if (answer.statusCode >= 200 && answer.statusCode < 300) {
+        // Read the whole answer, as a client would (a GET's is the document).
+        await answer.body.text();
+        return null;
+      }
+      const text = await answer.body.text();
+      let message = '';
+      try {
+        message = String((JSON.parse(text) as { error?: unknown }).error ?? '');
+      } catch {
+        message = text.slice(0, 60);
+      }
+      return `HTTP ${answer.statusCode}${message ? ` ${message}` : ''}`;
+    } catch (error) {
+      return errorKind(error);
+    }
+  }
+
+  set(key: string, value: string): Promise<OpResult> {
+    return this.send('PUT', key, value);
+  }
+
+  get(key: string): Promise<OpResult> {
+    return this.send('GET', key);
+  }
+
+  delete(key: string): Promise<OpResult> {
+    return this.send('DELETE', key);
+  }
+
+  pids(): number[] {
+    return this.cluster?.pids ?? [];
+  }
+
+  async memory(): Promise<MemoryReport[]> {
+    if (this.cluster) {
+      return Promise.all(
+        this.cluster.members.map(async (member) => {
+          const stats = await fetchStats(member.id);
+          return {
+            member: member.id,
+            pid: member.process.pid,
+            rssBytes: residentBytes(member.process.pid) ?? stats?.rssBytes ?? null,
+            heapUsedBytes: stats?.heapUsedBytes ?? null,
+            records: stats?.records ?? null,
+            diskBytes: await diskUsageBytes(member.dataDir),
+          };
+        }),
+      );
+    }
+    // A cluster this tool did not start: only what the nodes tell.
+    const heartbeat = await fetchHeartbeat(this.entry);
+    const ids = heartbeat ? heartbeat.nodes.map((node) => node.id) : [this.entry];
+    return Promise.all(
+      ids.map(async (id) => {
+        const stats = await fetchStats(id);
+        return { member: id, pid: null, rssBytes: stats?.rssBytes ?? null, heapUsedBytes: stats?.heapUsedBytes ?? null, records: stats?.records ?? null, diskBytes: null };
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,39 @@
+// Starting what the phases run against: the store (a local cluster, or a
+// running one) and, with --compare etcd, a local etcd cluster, both at once.
+import type { BenchOptions } from './options.js';
+import { LocalCluster } from './cluster.js';
+import { WarehouseTarget } from './store-target.js';
+import { EtcdCluster, EtcdTarget } from './etcd.js';
+import type { TargetState } from './phases.js';
+import { KeyPool } from './workload.js';
+
+/**
+ * The targets, the store first. Whatever was started is registered in `stops`
+ * as soon as it is, so the caller stops it even when the other start fails.
+ */
+export async function startTargets(options: BenchOptions, etcdVersion: string, stops: (() => Promise<void>)[]): Promise<TargetState[]> {
+  const [store, etcd] = await Promise.allSettled([
+    (async () => {
+      const cluster = options.target
+        ? null
+        : await LocalCluster.start({ nodes: options.nodes, replicationFactor: options.replicationFactor, workDir: options.workDir });
+      if (cluster) stops.push(() => cluster.stop());
+      const target = await WarehouseTarget.connect(options.target ?? cluster!.entry, options.concurrency, cluster);
+      stops.push(() => target.close());
+      return target;
+    })(),
+    (async () => {
+      if (options.compare !== 'etcd') return null;
+      const cluster = await EtcdCluster.start(options.etcdBin, options.workDir);
+      stops.push(() => cluster.stop());
+      const target = new EtcdTarget(cluster, etcdVersion);
+      stops.push(() => target.close());
+      return target;
+    })(),
+  ]);
+  if (store.status === 'rejected') throw store.reason;
+  if (etcd.status === 'rejected') throw etcd.reason;
+  const states: TargetState[] = [{ target: store.value, keys: new KeyPool() }];
+  if (etcd.value) states.push({ target: etcd.value, keys: new KeyPool() });
+  return states;
+}
