@@ -1,9 +1,8 @@
-// Anti-entropy digests. Keys are UUIDs, so their first three hex digits split
+// Anti-entropy buckets. Keys are UUIDs, so their first three hex digits split
 // them into 4096 buckets of even size that are also contiguous ranges in the
 // store's key order: a bucket is hashed in one ordered scan, and two nodes
 // that hold the same (key, version) pairs in a bucket get the same hash.
-import { createHash, type Hash } from 'node:crypto';
-import type { BucketDigest, Version } from '../protocol/schemas.js';
+import type { BucketDigest } from '../protocol/schemas.js';
 
 export const BUCKET_COUNT = 4096;
 
@@ -16,25 +15,6 @@ export function bucketRange(bucket: number): { start: string; end: string } {
   const start = bucket.toString(16).padStart(3, '0');
   const end = bucket + 1 < BUCKET_COUNT ? (bucket + 1).toString(16).padStart(3, '0') : 'g';
   return { start, end };
-}
-
-/** Hashes (key, version) pairs fed in key order, bucket by bucket. */
-export class DigestBuilder {
-  private readonly hashes = new Map<number, Hash>();
-
-  add(key: string, version: Version): void {
-    const bucket = bucketOf(key);
-    let hash = this.hashes.get(bucket);
-    if (!hash) {
-      hash = createHash('sha1');
-      this.hashes.set(bucket, hash);
-    }
-    hash.update(`${key}@${version[0]}.${version[1]}.${version[2]};`);
-  }
-
-  digests(): BucketDigest[] {
-    return [...this.hashes].map(([bucket, hash]) => ({ bucket, hash: hash.digest('base64') }));
-  }
 }
 
 /** Buckets present on one side only, or hashed differently. */

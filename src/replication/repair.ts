@@ -26,7 +26,8 @@ import type { ReplicaStore } from '../storage/store.js';
 import type { PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import { REPLICA_WRITE_PATH } from './batcher.js';
-import { DigestBuilder, bucketRange, mismatchedBuckets } from './digest.js';
+import { bucketRange, mismatchedBuckets } from './digest.js';
+import { DigestIndex } from './digest-index.js';
 import { compareVersions } from './version.js';
 
 export const SYNC_DIGEST_PATH = '/internal/v1/sync/digest';
@@ -36,8 +37,8 @@ const isWriteResponse = checker(ReplicaWriteResponse);
 const isDigestResponse = checker(SyncDigestResponse);
 const isKeysResponse = checker(SyncKeysResponse);
 
-/** Records between two yields to the event loop while scanning. */
-const SCAN_SLICE = 2000;
+/** Every this many passes, one scans every record (to purge expired tombstones). */
+const FULL_SCAN_EVERY = 10;
 /** Buckets asked for in one key-list request. */
 const BUCKETS_PER_REQUEST = 64;
 
@@ -76,10 +77,18 @@ export class RepairService {
   private retry: NodeJS.Timeout | undefined;
   private retryDelay = 0;
 
+  private readonly index: DigestIndex;
+  private passes = 0;
+
   constructor(
     private readonly context: RepairContext,
     private readonly options: RepairOptions,
-  ) {}
+  ) {
+    this.index = new DigestIndex(context.store, context.self, context.replicationFactor);
+    context.store.watch((keys) => {
+      for (const key of keys) this.index.touch(key);
+    });
+  }
 
   start(): void {
     this.timers.push(setInterval(() => this.trigger(), this.options.intervalMs));
@@ -143,13 +152,8 @@ export class RepairService {
 
   /** A co-owner's digests: answer with the buckets that differ here. */
   async compareDigests(request: SyncDigestRequest): Promise<SyncDigestResponse> {
-    const builder = new DigestBuilder();
-    await this.scan((record) => {
-      if (shared(record.key, request.members, this.context.replicationFactor, request.from, this.context.self)) {
-        builder.add(record.key, record.version);
-      }
-    });
-    return { mismatched: mismatchedBuckets(builder.digests(), request.buckets) };
+    await this.index.refresh(request.members);
+    return { mismatched: mismatchedBuckets(this.index.digestsFor(request.from), request.buckets) };
   }
 
   /** A co-owner's key-list request for mismatched buckets. */
@@ -170,47 +174,34 @@ export class RepairService {
     return entries;
   }
 
-  private async scan(visit: (record: ReplicaRecord) => void): Promise<void> {
-    let seen = 0;
-    for (const record of this.context.store.entries()) {
-      visit(record);
-      if (++seen % SCAN_SLICE === 0) await yieldToRequests();
-    }
-  }
-
   private async pass(): Promise<void> {
-    const { self, replicationFactor: rf, store, logger } = this.context;
+    const { self, logger } = this.context;
     const members = [...this.context.aliveNodes()].sort();
     const now = (this.context.now ?? Date.now)();
     const started = Date.now();
-    const digests = new Map<NodeId, DigestBuilder>(members.filter((node) => node !== self).map((node) => [node, new DigestBuilder()]));
-    const handoff: KeyVersion[] = [];
     const expired: KeyVersion[] = [];
-
-    await this.scan((record) => {
-      const own = owners(record.key, members, rf);
+    const purgeTombstones = (record: ReplicaRecord) => {
       if (record.value === null && now - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
         expired.push({ key: record.key, version: record.version });
-      } else if (!own.includes(self)) {
-        handoff.push({ key: record.key, version: record.version });
-      } else {
-        for (const node of own) if (node !== self) digests.get(node)!.add(record.key, record.version);
       }
-    });
+    };
+    await this.index.refresh(members, this.passes++ % FULL_SCAN_EVERY === 0 ? purgeTombstones : undefined);
+    const handoff = this.index.foreignCopies();
+    const peers = members.filter((node) => node !== self);
 
     this.underReplicated = handoff.length;
     let clean = true;
     if (expired.length > 0) {
-      const purged = await store.removeIfUnchanged(expired);
+      const purged = await this.context.store.removeIfUnchanged(expired);
       logger.info({ purged }, 'purged tombstones past the grace period');
     }
     if (handoff.length > 0) {
       logger.info({ keys: handoff.length }, 'handing off copies this node no longer owns');
       clean = (await this.handOff(handoff, members)) && clean;
     }
-    for (const [peer, builder] of digests) {
+    for (const peer of peers) {
       if (this.stopped) return;
-      clean = (await this.syncWith(peer, builder, members)) && clean;
+      clean = (await this.syncWith(peer, members)) && clean;
     }
     this.syncedFor = clean ? members : [];
     if (clean) this.retryDelay = 0;
@@ -269,13 +260,13 @@ export class RepairService {
   }
 
   /** Anti-entropy with one co-owner: push what it lacks or holds older. */
-  private async syncWith(peer: NodeId, builder: DigestBuilder, members: NodeId[]): Promise<boolean> {
+  private async syncWith(peer: NodeId, members: NodeId[]): Promise<boolean> {
     const { self, peers } = this.context;
     try {
       const { mismatched } = await peers.post(
         peer,
         SYNC_DIGEST_PATH,
-        { from: self, members, buckets: builder.digests() },
+        { from: self, members, buckets: this.index.digestsFor(peer) },
         isDigestResponse,
       );
       for (let start = 0; start < mismatched.length; start += BUCKETS_PER_REQUEST) {

@@ -28,6 +28,8 @@ function versionOf(stored: Stored): Version {
 }
 
 export class ReplicaStore {
+  private readonly watchers: ((keys: readonly string[]) => void)[] = [];
+
   private constructor(
     private readonly root: RootDatabase,
     private readonly records: Database<Stored, string>,
@@ -85,7 +87,17 @@ export class ReplicaStore {
       }),
     );
     await this.root.flushed;
+    this.changed(records.map((record) => record.key));
     return hadValue;
+  }
+
+  /** Calls `watcher` with the keys of every committed change. */
+  watch(watcher: (keys: readonly string[]) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  private changed(keys: readonly string[]): void {
+    for (const watcher of this.watchers) watcher(keys);
   }
 
   /**
@@ -99,10 +111,11 @@ export class ReplicaStore {
         if (!current || compareVersions(versionOf(current), version) !== 0) return false;
         this.records.removeSync(key);
         return true;
-      }).length,
+      }),
     );
     await this.root.flushed;
-    return removed;
+    this.changed(removed.map((entry) => entry.key));
+    return removed.length;
   }
 
   /** Hinted writes still to deliver, as (owner, key) pairs. */

@@ -170,7 +170,7 @@ describe('2. writes while an owner is down, then it comes back from its data dir
 
   before(async () => {
     // Writes to a frozen node give up after the request timeout: keep it well below the failure timeout.
-    cluster = fastCluster('heal-2', 2, { failureTimeoutMs: 2000, requestTimeoutMs: 500 });
+    cluster = fastCluster('heal-2', 2, { failureTimeoutMs: 5000, requestTimeoutMs: 500 });
     await cluster.start(PORTS);
     client = await WarehouseClient.connect({ seeds: [A], heartbeatIntervalMs: 200 });
     await setAll(client, [...ofX.slice(0, 1200), ...others].map((key, i) => [key, JSON.stringify({ i, v: 1 })]), expected);
