@@ -72,7 +72,9 @@ export class PeerClient {
       pool = new Pool(`http://${peer}`, {
         connections: this.options.connectionsPerPeer ?? 8,
         keepAliveTimeout: 30_000,
-        connect: { timeout: this.options.timeoutMs, ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}) },
+        connectTimeout: this.options.timeoutMs,
+        // A top-level option: undici's connector overrides one set inside `connect`.
+        ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
       });
       this.pools.set(peer, pool);
     }
