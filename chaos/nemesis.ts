@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
 import type { Firewall } from './firewall.js';
 import type { FaultKind, History } from './history.js';
-import { type Rng, pick, shuffled, substream, uniform } from './rng.js';
+import { type Rng, pick, shuffled, substream, uniform } from '../src/common/random.js';
 
 export interface NemesisOptions {
   faults: FaultKind[];

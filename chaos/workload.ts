@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidRequestError, UnavailableError, WarehouseClient } from '../src/client/index.js';
 import { type History, type OpKind, type Outcome } from './history.js';
-import { type Rng, randomInt, substream, uuid4 } from './rng.js';
+import { type Rng, randomInt, substream, uuid4 } from '../src/common/random.js';
 
 export interface WorkloadOptions {
   clients: number;

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { LocalCluster, type LocalClusterOptions } from '../../src/local-cluster/local-cluster.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { REPO_ROOT } from './cli.js';
-import { mulberry32, uuid4 } from './random.js';
+import { mulberry32, uuid4 } from '../../src/common/random.js';
 
 /** Short timeouts so failures are detected and repaired within seconds. */
 export const FAST = {

@@ -7,7 +7,7 @@
 // Nothing reads the real clock or Math.random: one seed replays one run.
 import { Membership, replicationFactorMismatch, type MembershipEvent } from '../../src/membership/machine.js';
 import { CLUSTER_NAME, type Gossip, type NodeId, type NodeInfo } from '../../src/protocol/schemas.js';
-import { mulberry32, type Rng } from './random.js';
+import { mulberry32, type Rng } from '../../src/common/random.js';
 
 export interface SimOptions {
   seed: number;

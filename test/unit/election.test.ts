@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseLeader, claimBeats } from '../../src/membership/election.js';
-import { mulberry32, shuffled } from '../helpers/random.js';
+import { mulberry32, shuffled } from '../../src/common/random.js';
 
 describe('chooseLeader', () => {
   it('orders ports numerically, not as text', () => {

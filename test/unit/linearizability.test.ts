@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { checkRegister, type RegisterOp } from '../../chaos/linearizability.js';
 import { checkLinearizability, checkLostWrites, checkReadAfterWrite, partitionWindows, type FinalRead } from '../../chaos/checker.js';
 import { FINAL_PROCESS, type HistoryEvent, type Op, type Outcome, pairOps } from '../../chaos/history.js';
-import { mulberry32, randomInt } from '../../chaos/rng.js';
+import { mulberry32, randomInt } from '../../src/common/random.js';
 
 const K = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
 let nextId = 0;

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { owners, preferenceList } from '../../src/placement/rendezvous.js';
 import { isUuid4 } from '../../src/common/uuid.js';
-import { mulberry32, shuffled, uuid4 } from '../helpers/random.js';
+import { mulberry32, shuffled, uuid4 } from '../../src/common/random.js';
 
 const SEED = 0x5eed_0013;
 const KEY_COUNT = 100_000;

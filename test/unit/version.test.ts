@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HybridClock, compareVersions, isNewer } from '../../src/replication/version.js';
 import type { Version } from '../../src/protocol/schemas.js';
-import { mulberry32, shuffled } from '../helpers/random.js';
+import { mulberry32, shuffled } from '../../src/common/random.js';
 
 const sign = (n: number): number => Math.sign(n);
 

@@ -1,7 +1,7 @@
-// Seeded randomness for the harness: every random choice (workload, keys,
-// values, fault schedule, fault targets) comes from one of these, so a run's
-// choices can be replayed from its seed. Timing is still real, so a replay
-// makes the same decisions, not necessarily the same interleaving.
+// Seeded randomness: every random choice of the chaos harness, the benchmark
+// and the tests (workload, keys, values, fault schedule, simulated networks)
+// comes from one of these, so a run can be replayed from its seed. Where timing
+// is real, a replay makes the same decisions, not the same interleaving.
 
 export type Rng = () => number;
 
