@@ -61,9 +61,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     // Its peers have purged the tombstones of deletes it never saw: its old
     // copies would bring those documents back.
     await store.close();
-    const hours = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+    const age = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
     throw new StartupError(
-      `the data in ${config.dataDir} is ${hours(Date.now() - lastAlive)} old, older than the tombstone grace period (${hours(config.tombstoneGraceMs)}): ` +
+      `the data in ${config.dataDir} is ${age(Date.now() - lastAlive)} old, older than the tombstone grace period (${age(config.tombstoneGraceMs)}): ` +
         'deleted documents could come back. Move the data dir away and start empty (the cluster copies back what this node should hold), or raise --tombstone-grace',
     );
   }
