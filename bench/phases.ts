@@ -3,7 +3,8 @@
 import { closedLoop, type EndedBy, type NextRequest } from './loop.js';
 import { totalCpuMicros } from './procstat.js';
 import type { OpResult, Target } from './target.js';
-import { KeyPool, KeySequence, makeDocument, seededRandom } from './workload.js';
+import { KeyPool, KeySequence, makeDocument } from './workload.js';
+import { mulberry32 } from '../src/common/random.js';
 import type { PhaseName } from './options.js';
 
 export const PHASE_TITLES: Record<PhaseName, string> = {
@@ -109,13 +110,13 @@ export function standardPhase(name: PhaseName, limits: Limits): PhaseSpec {
     case 'set':
       return { ...base, concurrency: limits.concurrency, makeNext: (state) => setRequests(state, sequence, limits.valueSize) };
     case 'get':
-      return { ...base, concurrency: limits.concurrency, makeNext: (state) => getRequests(state, seededRandom(seed)) };
+      return { ...base, concurrency: limits.concurrency, makeNext: (state) => getRequests(state, mulberry32(seed)) };
     case 'mixed':
       return {
         ...base,
         concurrency: limits.concurrency,
         makeNext: (state) => {
-          const random = seededRandom(seed);
+          const random = mulberry32(seed);
           const set = setRequests(state, sequence, limits.valueSize);
           const get = getRequests(state, random);
           return () => (random() < MIXED_SET_SHARE ? set() : get());
@@ -139,7 +140,7 @@ export function warmupPhases(durationMs: number, limits: Limits): PhaseSpec[] {
   const half = durationMs / 2;
   return [
     { phase: 'warmup-set', title: 'warm-up SET', concurrency: limits.concurrency, durationMs: half, requests: null, makeNext: (state) => setRequests(state, sequence, limits.valueSize) },
-    { phase: 'warmup-get', title: 'warm-up GET', concurrency: limits.concurrency, durationMs: half, requests: null, makeNext: (state) => getRequests(state, seededRandom(1)) },
+    { phase: 'warmup-get', title: 'warm-up GET', concurrency: limits.concurrency, durationMs: half, requests: null, makeNext: (state) => getRequests(state, mulberry32(1)) },
   ];
 }
 
@@ -169,7 +170,7 @@ export function getAtPhase(documents: number, limits: Limits): PhaseSpec {
     concurrency: limits.concurrency,
     durationMs: limits.durationMs,
     requests: limits.requests,
-    makeNext: (state) => getRequests(state, seededRandom(seed)),
+    makeNext: (state) => getRequests(state, mulberry32(seed)),
   };
 }
 

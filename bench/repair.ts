@@ -12,7 +12,8 @@ import { checked } from '../src/common/args.js';
 import { parseDuration } from '../src/common/duration.js';
 import { closedLoop, type LoopResult } from './loop.js';
 import { WarehouseTarget } from './store-target.js';
-import { KeyPool, KeySequence, makeDocument, seededRandom } from './workload.js';
+import { KeyPool, KeySequence, makeDocument } from './workload.js';
+import { mulberry32 } from '../src/common/random.js';
 import { machineInfo } from './machine.js';
 
 interface RepairOptions {
@@ -68,7 +69,7 @@ try {
       return error;
     });
   };
-  const random = seededRandom(13);
+  const random = mulberry32(13);
   const mixed = () => (random() < 0.1 ? set() : target.get(written.pick(random)!));
 
   const load = await closedLoop(set, { concurrency: options.concurrency, durationMs: 0, requests: options.documents });

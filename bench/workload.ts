@@ -1,5 +1,6 @@
 // What the phases send: UUID4 keys, ~200-byte JSON documents, and seeded
-// random choices, so that the store and etcd get exactly the same requests.
+// random choices (src/common/random.ts), so that the store and etcd get
+// exactly the same requests.
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -24,18 +25,6 @@ export function makeDocument(key: string, index: number, size: number): string {
   const tail = '"}';
   const pad = Math.max(0, size - head.length - tail.length);
   return head + 'x'.repeat(pad) + tail;
-}
-
-/** mulberry32: a small seeded PRNG, floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The keys one target holds: written by its SET requests, consumed by DELETE. */
