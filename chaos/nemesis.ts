@@ -8,12 +8,9 @@ import type { Firewall } from './firewall.js';
 import type { FaultKind, History } from './history.js';
 import { type Rng, pick, shuffled, substream, uniform } from '../src/common/random.js';
 
-export interface NemesisOptions {
+/** How long faults last, how far apart they are, and how many there may be. */
+export interface FaultSchedule {
   faults: FaultKind[];
-  /** History time (ms) before which no fault starts. */
-  startMs: number;
-  /** History time (ms) by which every fault must be healed. */
-  endMs: number;
   faultMinMs: number;
   faultMaxMs: number;
   gapMinMs: number;
@@ -22,6 +19,13 @@ export interface NemesisOptions {
   maxPartitions: number;
   replicationFactor: number;
   seed: number;
+}
+
+export interface NemesisOptions extends FaultSchedule {
+  /** History time (ms) before which no fault starts. */
+  startMs: number;
+  /** History time (ms) by which every fault must be healed. */
+  endMs: number;
 }
 
 export interface PlannedFault {

@@ -12,33 +12,24 @@ import { WarehouseClient } from '../src/client/index.js';
 import { type Verdict, type FinalRead, checkLinearizability, checkLostWrites, checkReadAfterWrite, partitionWindows } from './checker.js';
 import { type ReplicaSnapshot, snapshotReplicas } from './convergence.js';
 import { Firewall } from './firewall.js';
-import { FINAL_PROCESS, type FaultKind, History, type HistoryEvent, type Op, pairOps, readHistory } from './history.js';
-import { Nemesis, type FaultRecord, type PlannedFault } from './nemesis.js';
+import { FINAL_PROCESS, History, type HistoryEvent, type Op, pairOps, readHistory } from './history.js';
+import { Nemesis, type FaultRecord, type FaultSchedule, type PlannedFault } from './nemesis.js';
 import { renderReport } from './report.js';
 import { Workload, invoke } from './workload.js';
 
-export interface ChaosOptions {
+export interface ChaosOptions extends FaultSchedule {
   nodes: number;
-  replicationFactor: number;
   clients: number;
   durationMs: number;
   /** Live keys at any time. */
   keys: number;
   /** Ops after which a key is retired for a fresh one (0: never). */
   opsPerKey: number;
-  faults: FaultKind[];
-  seed: number;
   /** The run's report goes to <out>/<timestamp>-<seed>/. */
   out: string;
   /** No fault before this, no fault after durationMs - cooldownMs. */
   warmupMs: number;
   cooldownMs: number;
-  faultMinMs: number;
-  faultMaxMs: number;
-  gapMinMs: number;
-  gapMaxMs: number;
-  maxFaults: number;
-  maxPartitions: number;
   mix: { get: number; set: number; delete: number };
   thinkMs: number;
   /** A client reconnects (fresh leader discovery) after about this many ops; 0: never. */
