@@ -1,10 +1,11 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
-import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
+import { Gossip, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, ReceiveResult } from './machine.js';
+import type { LeaderStatus, MembershipSource } from './source.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
@@ -22,7 +23,14 @@ export interface MembershipDriverOptions {
   repairStatus: () => RepairStatus;
 }
 
-export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
+export function logMembershipEvent(logger: Logger, event: MembershipEvent): void {
+  if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
+  else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
+  else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+}
+
+export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource {
+  readonly mode = 'gossip' as const;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -33,17 +41,38 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     super();
   }
 
-  start(): void {
+  start(): Promise<void> {
     this.step();
     this.timer = setInterval(() => this.step(), this.options.tickMs);
+    return Promise.resolve();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     clearInterval(this.timer);
+    return Promise.resolve();
   }
 
-  /** Gossip that arrived on our HTTP port; answered with our own view. */
-  receive(gossip: Gossip): { result: ReceiveResult; answer: Gossip } {
+  status(): LeaderStatus {
+    return this.machine.status();
+  }
+
+  aliveNodes(): readonly NodeInfo[] {
+    return this.machine.aliveNodes();
+  }
+
+  aliveIds(): readonly NodeId[] {
+    return this.machine.aliveIds();
+  }
+
+  peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {
+    return this.machine.peerRepairs();
+  }
+
+  coordinatorStatus(): undefined {
+    return undefined;
+  }
+
+  receiveGossip(gossip: Gossip): { result: ReceiveResult; answer: Gossip } {
     const result = this.machine.receive(Date.now(), gossip);
     this.flush();
     return { result, answer: this.withRepair(this.machine.gossip()) };
@@ -77,20 +106,12 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     }
     if (events.length === 0) return;
     for (const event of events) {
-      this.log(event);
-      if (event.type === 'node-down') this.peers.forget(event.node);
+      logMembershipEvent(this.options.logger, event);
       this.emit('event', event);
     }
     const { term } = this.machine.status();
     this.options.persist({ term, peers: this.machine.contacts() }).catch((error: Error) =>
       this.options.logger.error({ err: error.message }, 'could not persist membership'),
     );
-  }
-
-  private log(event: MembershipEvent): void {
-    const { logger } = this.options;
-    if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
-    else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
-    else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
   }
 }
