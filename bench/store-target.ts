@@ -94,7 +94,8 @@ export class WarehouseTarget implements Target {
       const text = await answer.body.text();
       let message = '';
       try {
-        message = String((JSON.parse(text) as { error?: unknown }).error ?? '');
+        const error = (JSON.parse(text) as { error?: unknown }).error;
+        message = typeof error === 'string' ? error : '';
       } catch {
         message = text.slice(0, 60);
       }

@@ -7,11 +7,13 @@ import { ReplicaStore } from '../storage/store.js';
 import { openGossipMembership } from '../membership/gossip.js';
 import type { MembershipSource } from '../membership/source.js';
 import { EtcdMembership } from '../coordination/etcd-membership.js';
-import { PeerClient } from '../transport/peer-client.js';
+import { PeerClient, type PeerClientOptions } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
+import { NodeMetrics } from '../observability/metrics.js';
+import { registerMetrics } from '../observability/routes.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -65,7 +67,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
-  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, localAddress: isIP(config.host) ? config.host : undefined });
+  // Set once the metrics exist: the peer client reports to them from its first request.
+  let observePeers: PeerClientOptions['observe'];
+  const peers = new PeerClient({
+    timeoutMs: config.requestTimeoutMs,
+    localAddress: isIP(config.host) ? config.host : undefined,
+    observe: (peer, path, seconds, ok) => observePeers?.(peer, path, seconds, ok),
+  });
   const membershipOptions = {
     self,
     replicationFactor: config.replicationFactor,
@@ -97,9 +105,20 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
+  const metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => membership.status(),
+    aliveNodes: () => membership.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
+  });
+  observePeers = (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok);
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
-    if (event.type !== 'leader') repair.trigger();
+    if (event.type === 'leader') metrics.leaderChanged();
+    else repair.trigger();
   });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.status().term, aliveNodes: aliveIds },
@@ -155,6 +174,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
+
+  registerMetrics(server, metrics);
 
   try {
     await server.listen({ host: config.host, port: config.port });
