@@ -174,12 +174,16 @@ export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rej
     return this.view.repairs;
   }
 
-  receiveGossip(): { result: ReceiveResult; answer: Gossip } {
+  durableTerm(): Promise<number> {
+    return Promise.resolve(this.status().term);
+  }
+
+  receiveGossip(): Promise<{ result: ReceiveResult; answer: Gossip }> {
     const { leader, term } = this.status();
-    return {
+    return Promise.resolve({
       result: { accepted: false, reason: `${this.options.self.id} is in the consistent mode: its cluster is kept in etcd, not gossiped` },
       answer: { cluster: CLUSTER_NAME, from: this.options.self, leader, term, replicationFactor: this.options.replicationFactor, nodes: [...this.view.nodes] },
-    };
+    });
   }
 
   coordinatorStatus(): CoordinatorStatus {

@@ -13,6 +13,8 @@ const JOIN_ATTEMPTS = 10;
 export interface MetaStore {
   getMeta<T>(key: string): T | undefined;
   putMeta(key: string, value: unknown): Promise<void>;
+  /** The highest term among the stored records. */
+  highestTerm(): number;
 }
 
 export interface GossipMembershipOptions {
@@ -36,6 +38,9 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
   if (options.join) {
     view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: options.requestTimeoutMs });
   }
+  // Records may carry a term the membership record never saw persisted (an
+  // older release, a crash between the two): never lead below them.
+  view = { ...view, term: Math.max(view.term, store.highestTerm()) };
   // Remembered at once: a joiner that crashes before its first membership
   // event must rejoin these peers on restart, not found a cluster of its own.
   await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
@@ -47,6 +52,7 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
     tickMs: Math.min(100, Math.ceil(options.heartbeatIntervalMs / 2)),
     logger: options.logger,
     persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
+    persistedTerm: view.term,
     repairStatus: options.repairStatus,
   });
 }

@@ -18,6 +18,8 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): LeaderStatus;
+  /** The current term, once it is durable (on this node's disk, or in etcd): versions carry it. */
+  durableTerm(): Promise<number>;
   /** Alive nodes, this one included, in join order. */
   aliveNodes(): readonly NodeInfo[];
   /** The ids of `aliveNodes()`, same order. */
@@ -25,7 +27,7 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   /** The repair state each alive peer reported last. */
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined>;
   /** Gossip that arrived on our HTTP port, answered with our own view. */
-  receiveGossip(gossip: Gossip): { result: ReceiveResult; answer: Gossip };
+  receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   /** The etcd endpoints' state; undefined in gossip mode. */
   coordinatorStatus(): CoordinatorStatus | undefined;
 }

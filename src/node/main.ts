@@ -121,7 +121,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     else repair.trigger();
   });
   const coordinator = new Coordinator(
-    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.status().term, aliveNodes: aliveIds },
+    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
     store,
     new ReplicaBatcher(peers),
     logger,
@@ -159,15 +159,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       documents: coordinator,
       replicas: {
         write: async ({ records, hintFor }) => {
-          const hadValue = await store.apply(records, hintFor);
+          const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
-          return { hadValue };
+          return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
         },
-        read: ({ keys }) => ({
-          records: keys.map((key) => {
-            const stored = store.get(key);
-            return stored ? { key, ...stored } : null;
-          }),
+        read: ({ keys, requests }) => ({
+          records: keys.map((key) => store.record(key)),
+          ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
         }),
       },
       sync: repair,
