@@ -50,8 +50,9 @@ try {
 const repl = spawn(process.execPath, [CLI_BIN, '-H', '127.0.0.1', '-P', String(PORTS[0])], { stdio: 'inherit' });
 // Ctrl-C belongs to the REPL; the nodes are stopped when it exits.
 process.on('SIGINT', () => {});
-repl.on('exit', async (code) => {
+async function stopAll(code: number | null): Promise<never> {
   await Promise.all(cluster!.running().map((node) => node.stop('SIGTERM')));
   await etcd?.stop();
   process.exit(code ?? 0);
-});
+}
+repl.on('exit', (code) => void stopAll(code));

@@ -7,6 +7,7 @@ import { ReplicaStore } from '../storage/store.js';
 import { openGossipMembership } from '../membership/gossip.js';
 import type { MembershipSource } from '../membership/source.js';
 import { EtcdMembership } from '../coordination/etcd-membership.js';
+import { Fence } from '../coordination/fence.js';
 import { PeerClient, type PeerClientOptions } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
@@ -68,11 +69,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
 
   // Set once the metrics exist: the peer client reports to them from its first request.
-  let observePeers: PeerClientOptions['observe'];
+  const observer: { observe?: PeerClientOptions['observe'] } = {};
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => observePeers?.(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => observer.observe?.(peer, path, seconds, ok),
   });
   const membershipOptions = {
     self,
@@ -96,6 +97,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   await store.putMeta(JOINED_KEY, self.joined);
 
   const aliveIds = () => membership.aliveIds();
+  const fence = new Fence(store);
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -114,7 +116,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     records: () => store.count(),
     storageBytes: () => store.sizeBytes(),
   });
-  observePeers = (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok);
+  observer.observe = (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok);
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
@@ -125,6 +127,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     store,
     new ReplicaBatcher(peers),
     logger,
+    config.coordinator ? { fence } : null,
   );
 
   const heartbeat = (): Heartbeat => {
@@ -158,7 +161,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       receiveGossip: (gossip) => membership.receiveGossip(gossip),
       documents: coordinator,
       replicas: {
-        write: async ({ records, hintFor }) => {
+        write: async ({ records, hintFor, fence: token }) => {
+          await fence.admit(token);
           const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
