@@ -1,9 +1,9 @@
 import { UnavailableError, WarehouseError, type WarehouseClient } from '../client/index.js';
-import { HELP_TEXT, READ_FAILED, WRITE_FAILED, formatDelete, formatError, formatGet, formatStatus, formatWrite } from './format.js';
+import { HELP_TEXT, READ_FAILED, WRITE_FAILED, formatDelete, formatError, formatGet, formatGetWithVersion, formatStatus, formatWrite } from './format.js';
 import type { Command } from './parse.js';
 
 /** The part of the client the REPL uses; lets tests drive commands with a fake. */
-export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'delete' | 'heartbeat'>;
+export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'create' | 'delete' | 'heartbeat'>;
 
 /** Runs one command and returns the lines to print; client failures become one `Error:` line. */
 export async function execute(command: Exclude<Command, { kind: 'exit' }>, client: DocumentClient): Promise<string[]> {
@@ -12,18 +12,26 @@ export async function execute(command: Exclude<Command, { kind: 'exit' }>, clien
       return HELP_TEXT;
     case 'status':
       return formatStatus(client.heartbeat());
-    case 'get':
-      return attempt(async () => formatGet(await client.get(command.key)), READ_FAILED);
-    case 'set':
-      return attempt(async () => formatWrite(await client.set(command.key, command.value)), WRITE_FAILED);
-    case 'delete':
-      return attempt(async () => formatDelete(await client.delete(command.key)), WRITE_FAILED);
+    case 'get': {
+      const { key, withVersion } = command;
+      return attempt(async () => (withVersion ? formatGetWithVersion(await client.get(key)) : [formatGet(await client.get(key))]), READ_FAILED);
+    }
+    case 'set': {
+      const { key, value, condition } = command;
+      const write = () =>
+        !condition ? client.set(key, value) : 'ifAbsent' in condition ? client.create(key, value) : client.set(key, value, condition);
+      return attempt(async () => [formatWrite(await write())], WRITE_FAILED);
+    }
+    case 'delete': {
+      const { key, ifVersion } = command;
+      return attempt(async () => [formatDelete(await client.delete(key, ifVersion === undefined ? {} : { ifVersion }))], WRITE_FAILED);
+    }
   }
 }
 
-async function attempt(run: () => Promise<string>, unavailable: string): Promise<string[]> {
+async function attempt(run: () => Promise<string[]>, unavailable: string): Promise<string[]> {
   try {
-    return [await run()];
+    return await run();
   } catch (error) {
     // The user asked for the storage-level message; the failover details are noise to them.
     if (error instanceof UnavailableError) return [formatError(unavailable)];

@@ -79,6 +79,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       throw new StartupError((error as Error).message);
     }
   }
+  // Records may carry a term the membership record never saw persisted (an
+  // older release, a crash between the two): never lead below them.
+  view = { ...view, term: Math.max(view.term, store.highestTerm()) };
   await store.putMeta(JOINED_KEY, self.joined);
   // Remembered at once: a joiner that crashes before its first membership
   // event must rejoin these peers on restart, not found a cluster of its own.
@@ -109,6 +112,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
     logger,
     persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
+    persistedTerm: view.term,
     repairStatus: () => repair.status(),
   });
   metrics = new NodeMetrics({
@@ -125,7 +129,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     else repair.trigger();
   });
   const coordinator = new Coordinator(
-    { self: self.id, replicationFactor: config.replicationFactor, term: () => machine.status().term, aliveNodes: aliveIds },
+    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
     store,
     new ReplicaBatcher(peers),
     logger,
@@ -161,15 +165,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       documents: coordinator,
       replicas: {
         write: async ({ records, hintFor }) => {
-          const hadValue = await store.apply(records, hintFor);
+          const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
-          return { hadValue };
+          return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
         },
-        read: ({ keys }) => ({
-          records: keys.map((key) => {
-            const stored = store.get(key);
-            return stored ? { key, ...stored } : null;
-          }),
+        read: ({ keys, requests }) => ({
+          records: keys.map((key) => store.record(key)),
+          ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
         }),
       },
       sync: repair,
