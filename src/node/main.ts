@@ -12,6 +12,8 @@ import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
+import { NodeMetrics } from '../observability/metrics.js';
+import { registerMetrics } from '../observability/routes.js';
 import type { NodeConfig } from './config.js';
 
 const MEMBERSHIP_KEY = 'membership';
@@ -85,7 +87,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   // event must rejoin these peers on restart, not found a cluster of its own.
   await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
 
-  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, localAddress: isIP(config.host) ? config.host : undefined });
+  // Created before its sources exist: the peer client reports to it from its first request.
+  let metrics: NodeMetrics | undefined;
+  const peers = new PeerClient({
+    timeoutMs: config.requestTimeoutMs,
+    localAddress: isIP(config.host) ? config.host : undefined,
+    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
+  });
   const machine = new Membership(
     { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
@@ -107,8 +115,18 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     persistedTerm: view.term,
     repairStatus: () => repair.status(),
   });
+  metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => machine.status(),
+    aliveNodes: () => machine.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
+  });
   membership.on('event', (event) => {
-    if (event.type !== 'leader') repair.trigger();
+    if (event.type === 'leader') metrics.leaderChanged();
+    else repair.trigger();
   });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
@@ -160,6 +178,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
+
+  registerMetrics(server, metrics);
 
   try {
     await server.listen({ host: config.host, port: config.port });

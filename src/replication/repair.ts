@@ -65,7 +65,20 @@ function shared(key: string, members: readonly NodeId[], rf: number, a: NodeId, 
   return own.includes(a) && own.includes(b);
 }
 
+/** Running totals since start, read by the metrics. */
+export interface RepairTotals {
+  /** Repair passes completed (anti-entropy rounds). */
+  rounds: number;
+  /** Records pushed to a co-owner that lacked them or held them older. */
+  antiEntropyKeys: number;
+  /** Copies handed to their new owners and dropped here. */
+  handedOffKeys: number;
+  /** Hinted writes delivered to the owner they stood in for. */
+  hintsDelivered: number;
+}
+
 export class RepairService {
+  readonly totals: RepairTotals = { rounds: 0, antiEntropyKeys: 0, handedOffKeys: 0, hintsDelivered: 0 };
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<void> | null = null;
   private again = false;
@@ -204,6 +217,7 @@ export class RepairService {
       clean = (await this.syncWith(peer, members)) && clean;
     }
     this.syncedFor = clean ? members : [];
+    this.totals.rounds++;
     if (clean) this.retryDelay = 0;
     // A pass that could not finish (a peer was slow, starting or gone) is
     // retried soon rather than at the next anti-entropy interval.
@@ -256,6 +270,7 @@ export class RepairService {
     );
     await this.context.store.removeIfUnchanged(done);
     this.underReplicated -= done.length;
+    this.totals.handedOffKeys += done.length;
     return done.length === entries.length;
   }
 
@@ -284,6 +299,7 @@ export class RepairService {
           behind.map((entry) => entry.key),
         );
         this.underReplicated -= acked.size;
+        this.totals.antiEntropyKeys += acked.size;
         if (acked.size < behind.length) return false;
         this.context.logger.info({ peer, records: behind.length }, 'anti-entropy repaired a co-owner');
       }
@@ -321,6 +337,7 @@ export class RepairService {
         );
         const delivered = hints.filter(({ key }) => acked.has(key) || !this.context.store.get(key));
         await this.context.store.dropHints(delivered);
+        this.totals.hintsDelivered += delivered.length;
         if (delivered.length > 0) {
           this.context.logger.info({ owner, records: delivered.length }, 'delivered hinted writes');
           this.trigger();

@@ -145,6 +145,12 @@ export class ReplicaStore {
     return this.records.getKeysCount();
   }
 
+  /** Bytes of the data file in use (LMDB's pages up to the last one written), for metrics. */
+  sizeBytes(): number {
+    const { pageSize, lastPageNumber } = this.root.getStats() as { pageSize: number; lastPageNumber: number };
+    return (lastPageNumber + 1) * pageSize;
+  }
+
   /**
    * Applies each record only if it is newer than the stored copy, so replays and
    * out-of-order deliveries are harmless. Resolves once the batch is on disk

@@ -1,0 +1,20 @@
+// Hooks the metrics into a node's HTTP server: every document request is
+// timed once it has been answered, and `GET /metrics` serves the registry.
+import type { FastifyInstance } from 'fastify';
+import type { NodeMetrics } from './metrics.js';
+import { operationOf, outcomeOf } from './outcome.js';
+
+const DOCUMENT_ROUTE = '/v1/documents/:key';
+
+export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, metrics: NodeMetrics): void {
+  // Added before the server starts, so the document routes (registered as a
+  // plugin) inherit it. A callback hook: it runs on every request.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.routeOptions.url === DOCUMENT_ROUTE) {
+      const operation = operationOf(request.method);
+      if (operation) metrics.request(operation, outcomeOf(reply.statusCode), reply.elapsedTime / 1000);
+    }
+    done();
+  });
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
+}
