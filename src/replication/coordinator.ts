@@ -133,7 +133,9 @@ export class Coordinator {
     const found = newest([...survey.owners, ...survey.others])!;
     const holds = (copy: Copy) => copy !== undefined && copy !== null && compareVersions(copy.version, version) >= 0;
     const repaired = await Promise.allSettled(
-      placement.owners.map((node, i) => (holds(survey.owners[i]) || survey.owners[i] === undefined ? null : this.writeReplica(node, found, null))),
+      placement.owners.map((node, i) =>
+        holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null),
+      ),
     );
     const replicas = repaired.filter((outcome, i) => holds(survey.owners[i]) || (outcome.status === 'fulfilled' && outcome.value?.applied)).length;
     if (replicas === 0) throw new UnavailableError('Failed to write an entry');
