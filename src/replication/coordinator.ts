@@ -130,11 +130,12 @@ export class Coordinator {
    * record (or a newer one) get it now, and the first answer is given again.
    */
   private async replay(placement: Placement, survey: Survey, result: WriteResultKind, version: Version): Promise<WriteOutcome> {
-    const found = newest([...survey.owners, ...survey.others])!;
+    // The index can outlive the copy (handed off and dropped): then only the owners' copies count.
+    const found = newest([...survey.owners, ...survey.others]);
     const holds = (copy: Copy) => copy !== undefined && copy !== null && compareVersions(copy.version, version) >= 0;
     const repaired = await Promise.allSettled(
       placement.owners.map((node, i) =>
-        holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null),
+        !found || !holds(found) || holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null),
       ),
     );
     const replicas = repaired.filter((outcome, i) => holds(survey.owners[i]) || (outcome.status === 'fulfilled' && outcome.value?.applied)).length;
