@@ -1,7 +1,7 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
 import { isIP } from 'node:net';
-import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
+import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus, type ReplicaRecord } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
 import { Membership } from '../membership/machine.js';
@@ -14,6 +14,11 @@ import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
+import { LATENCY_BUCKETS } from '../observability/metrics.js';
+import { TrafficMeter } from '../observability/traffic.js';
+import { ClusterWatch } from '../dashboard/cluster-watch.js';
+import { locate } from '../dashboard/locate.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { NodeConfig } from './config.js';
 
 const MEMBERSHIP_KEY = 'membership';
@@ -131,6 +136,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     logger,
   );
 
+  const readRecord = (key: string): ReplicaRecord | null => {
+    const stored = store.get(key);
+    return stored ? { key, ...stored } : null;
+  };
+
   const heartbeat = (): Heartbeat => {
     const { leader, term } = machine.status();
     const nodes = machine.aliveNodes();
@@ -165,12 +175,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           repair.noteArrivals(records);
           return { hadValue };
         },
-        read: ({ keys }) => ({
-          records: keys.map((key) => {
-            const stored = store.get(key);
-            return stored ? { key, ...stored } : null;
-          }),
-        }),
+        read: ({ keys }) => ({ records: keys.map(readRecord) }),
       },
       sync: repair,
     },
@@ -178,6 +183,23 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   );
 
   registerMetrics(server, metrics);
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
+  const watch = new ClusterWatch({ heartbeat, peers: () => machine.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  registerDashboard(server, {
+    snapshot: () => watch.snapshot(),
+    traffic: () => traffic.traffic(),
+    locate: (key) =>
+      locate(
+        {
+          self: self.id,
+          replicationFactor: config.replicationFactor,
+          aliveNodes: aliveIds,
+          readLocal: readRecord,
+          peers,
+        },
+        key,
+      ),
+  });
 
   try {
     await server.listen({ host: config.host, port: config.port });
@@ -189,6 +211,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
   membership.start();
   repair.start();
+  traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
@@ -201,6 +224,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     rejected,
     async stop() {
       clearInterval(aliveTimer);
+      traffic.stop();
       membership.stop();
       await repair.stop();
       await server.close();
