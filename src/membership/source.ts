@@ -3,7 +3,7 @@
 // consistent mode). src/node/main.ts picks one; nothing else knows which.
 import type { EventEmitter } from 'node:events';
 import type { CoordinatorStatus, Gossip, MembershipMode, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
-import type { MembershipEvent, ReceiveResult } from './machine.js';
+import type { MembershipEvent, PeerView, ReceiveResult } from './machine.js';
 
 export interface LeaderStatus {
   leader: NodeId | null;
@@ -22,6 +22,8 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   aliveNodes(): readonly NodeInfo[];
   /** The ids of `aliveNodes()`, same order. */
   aliveIds(): readonly NodeId[];
+  /** Every other node this one knows of, dropped ones included (the dashboard's node list). */
+  peerView(): readonly PeerView[];
   /** The repair state each alive peer reported last. */
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined>;
   /** The term writes are versioned with, once it is durable (on disk, or in etcd). */

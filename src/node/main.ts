@@ -13,6 +13,11 @@ import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
+import { LATENCY_BUCKETS } from '../observability/metrics.js';
+import { TrafficMeter } from '../observability/traffic.js';
+import { ClusterWatch } from '../dashboard/cluster-watch.js';
+import { locate } from '../dashboard/locate.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -172,6 +177,23 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
   registerMetrics(server, metrics);
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  registerDashboard(server, {
+    snapshot: () => watch.snapshot(),
+    traffic: () => traffic.traffic(),
+    locate: (key) =>
+      locate(
+        {
+          self: self.id,
+          replicationFactor: config.replicationFactor,
+          aliveNodes: aliveIds,
+          readLocal: (key) => store.record(key),
+          peers,
+        },
+        key,
+      ),
+  });
 
   try {
     await server.listen({ host: config.host, port: config.port });
@@ -191,6 +213,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError(`cannot register in the cluster (${(error as Error).message})`);
   }
   repair.start();
+  traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
@@ -203,6 +226,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     rejected,
     async stop() {
       clearInterval(aliveTimer);
+      traffic.stop();
       await membership.stop();
       await repair.stop();
       await server.close();
