@@ -1,9 +1,10 @@
 import { UnavailableError, WarehouseError, type WarehouseClient } from '../client/index.js';
 import { HELP_TEXT, READ_FAILED, WRITE_FAILED, formatDelete, formatError, formatGet, formatStatus, formatWrite } from './format.js';
 import type { Command } from './parse.js';
+import { formatLocation, formatNodes } from './format-cluster.js';
 
 /** The part of the client the REPL uses; lets tests drive commands with a fake. */
-export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'delete' | 'heartbeat'>;
+export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'delete' | 'heartbeat' | 'locate' | 'cluster'>;
 
 /** Runs one command and returns the lines to print; client failures become one `Error:` line. */
 export async function execute(command: Exclude<Command, { kind: 'exit' }>, client: DocumentClient): Promise<string[]> {
@@ -18,12 +19,20 @@ export async function execute(command: Exclude<Command, { kind: 'exit' }>, clien
       return attempt(async () => formatWrite(await client.set(command.key, command.value)), WRITE_FAILED);
     case 'delete':
       return attempt(async () => formatDelete(await client.delete(command.key)), WRITE_FAILED);
+    case 'locate':
+      return attemptLines(async () => formatLocation(await client.locate(command.key)), READ_FAILED);
+    case 'nodes':
+      return attemptLines(async () => formatNodes(await client.cluster()), READ_FAILED);
   }
 }
 
 async function attempt(run: () => Promise<string>, unavailable: string): Promise<string[]> {
+  return attemptLines(async () => [await run()], unavailable);
+}
+
+async function attemptLines(run: () => Promise<string[]>, unavailable: string): Promise<string[]> {
   try {
-    return [await run()];
+    return await run();
   } catch (error) {
     // The user asked for the storage-level message; the failover details are noise to them.
     if (error instanceof UnavailableError) return [formatError(unavailable)];

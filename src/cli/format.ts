@@ -9,6 +9,8 @@ export const HELP_TEXT = [
   '  GET <key>          print the document, or "Not found"',
   '  DELETE <key>       delete the document',
   '  STATUS             show the leader, nodes, warnings and repair state',
+  '  LOCATE <key>       show the nodes that own the key and the version each holds',
+  '  NODES              list every node with its role, state, term and last heartbeat',
   '  HELP               show this help',
   '  EXIT, QUIT         leave (Ctrl-D does too)',
 ];

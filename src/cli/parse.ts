@@ -5,6 +5,8 @@ export type Command =
   | { kind: 'set'; key: string; value: string }
   | { kind: 'get'; key: string }
   | { kind: 'delete'; key: string }
+  | { kind: 'locate'; key: string }
+  | { kind: 'nodes' }
   | { kind: 'status' }
   | { kind: 'help' }
   | { kind: 'exit' };
@@ -13,10 +15,20 @@ export type Parsed = Command | { kind: 'error'; message: string } | { kind: 'emp
 
 const NO_ARGUMENTS = new Map<string, Command>([
   ['STATUS', { kind: 'status' }],
+  ['NODES', { kind: 'nodes' }],
   ['HELP', { kind: 'help' }],
   ['EXIT', { kind: 'exit' }],
   ['QUIT', { kind: 'exit' }],
 ]);
+
+const KEY_COMMANDS = new Map<string, 'get' | 'delete' | 'locate'>([
+  ['GET', 'get'],
+  ['DELETE', 'delete'],
+  ['LOCATE', 'locate'],
+]);
+
+/** Every command name, for completion. */
+export const COMMAND_NAMES = ['SET', ...KEY_COMMANDS.keys(), ...NO_ARGUMENTS.keys()];
 
 /** Turns one REPL line into a command; validates key and value so typos cost no round trip. */
 export function parseLine(line: string): Parsed {
@@ -24,11 +36,12 @@ export function parseLine(line: string): Parsed {
   if (word === '') return { kind: 'empty' };
   const name = word.toUpperCase();
   if (name === 'SET') return parseSet(rest);
-  if (name === 'GET' || name === 'DELETE') {
+  const keyCommand = KEY_COMMANDS.get(name);
+  if (keyCommand) {
     const { word: key, rest: extra } = splitWord(rest);
     if (key === '' || extra !== '') return usage(`${name} takes exactly one key`);
     if (!isUuid4(key)) return usage(KEY_ERROR);
-    return { kind: name === 'GET' ? 'get' : 'delete', key };
+    return { kind: keyCommand, key };
   }
   const command = NO_ARGUMENTS.get(name);
   if (!command) return usage(`Unknown command "${word}" (try HELP)`);
