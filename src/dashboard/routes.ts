@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { KeyLocation, LocateParams, Traffic, type ClusterSnapshot } from '../protocol/dashboard.js';
+import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, LocateParams, Traffic } from '../protocol/dashboard.js';
 import { ErrorBody } from '../protocol/schemas.js';
 import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { TRAFFIC_PATH } from './cluster-watch.js';
@@ -80,6 +80,7 @@ export function registerDashboard(app: FastifyInstance<any, any, any, any, any>,
     reply.hijack();
     stream.add(reply.raw);
   });
+  app.get(CLUSTER_PATH, { schema: { response: { 200: ClusterSnapshot } } }, (_request, reply) => anyOrigin(reply).send(services.snapshot()));
   app.get(TRAFFIC_PATH, { schema: { response: { 200: Traffic } } }, (_request, reply) => anyOrigin(reply).send(services.traffic()));
   app.get<{ Params: { key: string } }>(
     '/v1/locate/:key',

@@ -52,6 +52,12 @@ export const ClusterSnapshot = Type.Object({
 });
 export type ClusterSnapshot = Static<typeof ClusterSnapshot>;
 
+export const CLUSTER_PATH = '/v1/cluster';
+
+export function locatePath(key: string): string {
+  return `/v1/locate/${encodeURIComponent(key)}`;
+}
+
 export const LocateParams = Type.Object({ key: Type.String({ maxLength: 100 }) });
 
 export const KeyCopy = Type.Object({

@@ -148,7 +148,7 @@ function chart(element, lines) {
       height: 140,
       legend: { show: lines.length > 1, live: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } },
-      axes: [{ space: 60 }, { size: 44 }],
+      axes: [{ space: 60 }, { size: 60 }],
       series: [{}, ...lines.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps: false }))],
     },
     [[], ...lines.map(() => [])],
