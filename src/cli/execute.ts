@@ -1,9 +1,10 @@
 import { UnavailableError, WarehouseError, type WarehouseClient } from '../client/index.js';
 import { HELP_TEXT, READ_FAILED, WRITE_FAILED, formatDelete, formatError, formatGet, formatGetWithVersion, formatStatus, formatWrite } from './format.js';
 import type { Command } from './parse.js';
+import { formatLocation, formatNodes } from './format-cluster.js';
 
 /** The part of the client the REPL uses; lets tests drive commands with a fake. */
-export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'create' | 'delete' | 'heartbeat'>;
+export type DocumentClient = Pick<WarehouseClient, 'get' | 'set' | 'create' | 'delete' | 'heartbeat' | 'locate' | 'cluster'>;
 
 /** Runs one command and returns the lines to print; client failures become one `Error:` line. */
 export async function execute(command: Exclude<Command, { kind: 'exit' }>, client: DocumentClient): Promise<string[]> {
@@ -26,6 +27,10 @@ export async function execute(command: Exclude<Command, { kind: 'exit' }>, clien
       const { key, ifVersion } = command;
       return attempt(async () => [formatDelete(await client.delete(key, ifVersion === undefined ? {} : { ifVersion }))], WRITE_FAILED);
     }
+    case 'locate':
+      return attempt(async () => formatLocation(await client.locate(command.key)), READ_FAILED);
+    case 'nodes':
+      return attempt(async () => formatNodes(await client.cluster()), READ_FAILED);
   }
 }
 

@@ -13,6 +13,8 @@ export const HELP_TEXT = [
   '  DELETE <key>       delete the document',
   '  DELETE <key> IF <version>       delete it only if it still has that version',
   '  STATUS             show the leader, nodes, warnings and repair state',
+  '  LOCATE <key>       show the nodes that own the key and the version each holds',
+  '  NODES              list every node with its role, state, term and last heartbeat',
   '  HELP               show this help',
   '  EXIT, QUIT         leave (Ctrl-D does too)',
 ];
@@ -58,6 +60,7 @@ export function formatStatus(heartbeat: Heartbeat): string[] {
   const lines = [
     `Leader: ${heartbeat.node}`,
     `Term: ${heartbeat.term}`,
+    ...formatMode(heartbeat),
     `Replication factor: ${heartbeat.replicationFactor}`,
     `Heartbeat interval: ${duration(heartbeat.heartbeatIntervalMs)}, failure timeout: ${duration(heartbeat.failureTimeoutMs)}`,
     `Nodes (${heartbeat.nodes.length}):`,
@@ -69,6 +72,15 @@ export function formatStatus(heartbeat: Heartbeat): string[] {
     lines.push(`Repair: ${repair.inSync ? 'in sync' : 'in progress'} (${counts})`);
   }
   return [...lines, ...formatWarnings(heartbeat.warnings)];
+}
+
+function formatMode({ mode, coordinator }: Heartbeat): string[] {
+  if (mode !== 'etcd' || !coordinator) return [`Mode: ${mode ?? 'gossip'}`];
+  const endpoints = coordinator.endpoints.map(({ url, healthy }) => `${url.replace(/^https?:\/\//, '')} ${healthy ? 'healthy' : 'unhealthy'}`);
+  return [
+    `Mode: consistent (etcd, cluster name "${coordinator.clusterName}")${coordinator.connected ? '' : ', this node is cut off from etcd'}`,
+    `etcd: ${endpoints.join(', ')}`,
+  ];
 }
 
 /** Whole seconds read better; anything else stays exact. */

@@ -32,6 +32,9 @@ export interface LocalClusterOptions {
   antiEntropyIntervalMs?: number;
   requestTimeoutMs?: number;
   logLevel?: string;
+  /** The consistent mode: every node's `--coordinator` (etcd://…); the nodes then join through etcd, not each other. */
+  coordinator?: string;
+  clusterName?: string;
   /** Further flags for every node. */
   extraArgs?: string[];
   /** Keep data dirs when the cluster stops (the demo does). */
@@ -114,7 +117,7 @@ export class LocalCluster {
   nodeArgs(spec: NodeSpec, dataDir: string): string[] {
     const o = this.options;
     const host = spec.host ?? '127.0.0.1';
-    const join = spec.join === undefined ? this.firstRunning()?.id : spec.join;
+    const join = o.coordinator ? null : spec.join === undefined ? this.firstRunning()?.id : spec.join;
     return [
       '--host', host,
       '--port', String(spec.port),
@@ -122,6 +125,8 @@ export class LocalCluster {
       '--data-dir', dataDir,
       '--log-level', o.logLevel ?? 'info',
       ...(join ? ['--join', join] : []),
+      ...(o.coordinator ? ['--coordinator', o.coordinator] : []),
+      ...(o.clusterName ? ['--cluster-name', o.clusterName] : []),
       ...(o.heartbeatIntervalMs ? ['--heartbeat-interval', `${o.heartbeatIntervalMs}ms`] : []),
       ...(o.failureTimeoutMs ? ['--failure-timeout', `${o.failureTimeoutMs}ms`] : []),
       ...(o.antiEntropyIntervalMs ? ['--anti-entropy-interval', `${o.antiEntropyIntervalMs}ms`] : []),

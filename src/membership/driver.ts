@@ -1,10 +1,11 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
-import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
+import { Gossip, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
-import type { Membership, MembershipEvent, Outgoing, ReceiveResult } from './machine.js';
+import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
+import type { LeaderStatus, MembershipSource } from './source.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
@@ -24,12 +25,19 @@ export interface MembershipDriverOptions {
   repairStatus: () => RepairStatus;
 }
 
+export function logMembershipEvent(logger: Logger, event: MembershipEvent): void {
+  if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
+  else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
+  else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+}
+
 /**
  * The term follows etcd raft's MustSync rule: it is on disk before any gossip
  * or write carries it, so a restarted node never goes back to a lower term
  * than one it already announced or wrote records with.
  */
-export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
+export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource {
+  readonly mode = 'gossip' as const;
   private timer: NodeJS.Timeout | undefined;
   private persistedTerm: number;
   private persisting: Promise<void> = Promise.resolve();
@@ -63,17 +71,43 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     return this.persisting;
   }
 
-  start(): void {
+  start(): Promise<void> {
     this.step();
     this.timer = setInterval(() => this.step(), this.options.tickMs);
+    return Promise.resolve();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     clearInterval(this.timer);
+    return Promise.resolve();
+  }
+
+  status(): LeaderStatus {
+    return this.machine.status();
+  }
+
+  aliveNodes(): readonly NodeInfo[] {
+    return this.machine.aliveNodes();
+  }
+
+  aliveIds(): readonly NodeId[] {
+    return this.machine.aliveIds();
+  }
+
+  peerView(): readonly PeerView[] {
+    return this.machine.peerView();
+  }
+
+  peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {
+    return this.machine.peerRepairs();
+  }
+
+  coordinatorStatus(): undefined {
+    return undefined;
   }
 
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
-  async receive(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
+  async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
     const result = this.machine.receive(Date.now(), gossip);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
@@ -95,8 +129,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     const termChanged = this.machine.status().term > this.persistedTerm;
     if (events.length > 0 || termChanged) {
       for (const event of events) {
-        this.log(event);
-        if (event.type === 'node-down') this.peers.forget(event.node);
+        logMembershipEvent(this.options.logger, event);
         this.emit('event', event);
       }
       const persisted = this.persist();
@@ -124,12 +157,5 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
         },
       );
     }
-  }
-
-  private log(event: MembershipEvent): void {
-    const { logger } = this.options;
-    if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
-    else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
-    else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
   }
 }

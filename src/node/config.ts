@@ -6,12 +6,15 @@ import { parseDuration } from '../common/duration.js';
 import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
 import { PACKAGE_VERSION } from '../common/version.js';
+import { DEFAULT_CLUSTER_NAME, parseClusterName, parseCoordinatorUrl } from '../coordination/coordinator-url.js';
 
 export interface NodeConfig {
   host: string;
   port: number;
   id: string;
   join: string | null;
+  /** The consistent mode's etcd; null in gossip mode. */
+  coordinator: { endpoints: string[]; clusterName: string } | null;
   replicationFactor: number;
   dataDir: string;
   heartbeatIntervalMs: number;
@@ -49,6 +52,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
     .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))
+    .addOption(new Option('--coordinator <url>', 'consistent mode: keep membership and leadership in etcd, etcd://HOST:PORT[,HOST:PORT...]').env('WAREHOUSE_COORDINATOR').argParser(checked(parseCoordinatorUrl)))
+    .addOption(new Option('--cluster-name <name>', 'with --coordinator: the cluster\'s namespace in etcd, so clusters can share one').env('WAREHOUSE_CLUSTER_NAME').default(DEFAULT_CLUSTER_NAME).argParser(checked(parseClusterName)))
     .addOption(new Option('--replication-factor <n>', 'copies kept of every document; must match the cluster').env('WAREHOUSE_REPLICATION_FACTOR').default(2).argParser(positiveInteger(64)))
     .addOption(new Option('--data-dir <dir>', 'where this node stores its data (default: ./data/HOST_PORT)').env('WAREHOUSE_DATA_DIR'))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often nodes gossip').env('WAREHOUSE_HEARTBEAT_INTERVAL').default(1000, '1s').argParser(checked(parseDuration)))
@@ -64,6 +69,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     host: string;
     port: number;
     join?: string;
+    coordinator?: string[];
+    clusterName: string;
     replicationFactor: number;
     dataDir?: string;
     heartbeatInterval: number;
@@ -79,11 +86,15 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
   if (options.heartbeatInterval >= options.failureTimeout) {
     program.error('error: --heartbeat-interval must be shorter than --failure-timeout');
   }
+  if (options.coordinator && options.join) {
+    program.error('error: --join is for the gossip mode; with --coordinator the nodes find each other in etcd');
+  }
   return {
     host: options.host,
     port,
     id,
     join: options.join && options.join !== id ? options.join : null,
+    coordinator: options.coordinator ? { endpoints: options.coordinator, clusterName: options.clusterName } : null,
     replicationFactor: options.replicationFactor,
     dataDir: options.dataDir ?? `data/${options.host}_${port}`,
     heartbeatIntervalMs: options.heartbeatInterval,

@@ -4,9 +4,8 @@ import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
-import { Membership } from '../membership/machine.js';
-import { MembershipDriver, type PersistedMembership } from '../membership/driver.js';
-import { discoverCluster, type ClusterView } from '../membership/join.js';
+import { openGossipMembership } from '../membership/gossip.js';
+import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
@@ -14,12 +13,15 @@ import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
 import { NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
+import { LATENCY_BUCKETS } from '../observability/metrics.js';
+import { TrafficMeter } from '../observability/traffic.js';
+import { ClusterWatch } from '../dashboard/cluster-watch.js';
+import { locate } from '../dashboard/locate.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { NodeConfig } from './config.js';
 
-const MEMBERSHIP_KEY = 'membership';
 const JOINED_KEY = 'joined';
 const LAST_ALIVE_KEY = 'lastAlive';
-const JOIN_ATTEMPTS = 10;
 
 export class StartupError extends Error {}
 
@@ -57,7 +59,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const logger = createLogger('warehouse-node', config.logLevel);
   const store = ReplicaStore.open(config.dataDir);
   const self: NodeInfo = { id: config.id, joined: store.getMeta<number>(JOINED_KEY) ?? Date.now() };
-  const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
   const lastAlive = store.getMeta<number>(LAST_ALIVE_KEY);
   if (lastAlive !== undefined && store.count() > 0 && Date.now() - lastAlive > config.tombstoneGraceMs) {
     // Its peers have purged the tombstones of deletes it never saw: its old
@@ -70,23 +71,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
-  let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
-  if (config.join) {
-    try {
-      view = await discoverCluster({ target: config.join, replicationFactor: config.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
-    } catch (error) {
-      await store.close();
-      throw new StartupError((error as Error).message);
-    }
-  }
-  // Records may carry a term the membership record never saw persisted (an
-  // older release, a crash between the two): never lead below them.
-  view = { ...view, term: Math.max(view.term, store.highestTerm()) };
-  await store.putMeta(JOINED_KEY, self.joined);
-  // Remembered at once: a joiner that crashes before its first membership
-  // event must rejoin these peers on restart, not found a cluster of its own.
-  await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
-
   // Created before its sources exist: the peer client reports to it from its first request.
   let metrics: NodeMetrics | undefined;
   const peers = new PeerClient({
@@ -94,11 +78,29 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     localAddress: isIP(config.host) ? config.host : undefined,
     observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
   });
-  const machine = new Membership(
-    { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
-    { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
-  );
-  const aliveIds = () => machine.aliveIds();
+  const membershipOptions = {
+    self,
+    replicationFactor: config.replicationFactor,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    failureTimeoutMs: config.failureTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    logger,
+    repairStatus: () => repair.status(),
+  };
+  let membership: MembershipSource;
+  try {
+    // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
+    membership = config.coordinator
+      ? await (await import('../coordination/etcd-membership.js')).EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
+      : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers });
+  } catch (error) {
+    await peers.close();
+    await store.close();
+    throw new StartupError((error as Error).message);
+  }
+  await store.putMeta(JOINED_KEY, self.joined);
+
+  const aliveIds = () => membership.aliveIds();
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -108,23 +110,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
-  const membership = new MembershipDriver(machine, peers, {
-    tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
-    logger,
-    persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
-    persistedTerm: view.term,
-    repairStatus: () => repair.status(),
-  });
   metrics = new NodeMetrics({
     replicationFactor: config.replicationFactor,
-    status: () => machine.status(),
-    aliveNodes: () => machine.aliveIds().length,
+    status: () => membership.status(),
+    aliveNodes: () => membership.aliveIds().length,
     repair: () => repair.status(),
     repairTotals: () => repair.totals,
     records: () => store.count(),
     storageBytes: () => store.sizeBytes(),
   });
   membership.on('event', (event) => {
+    if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
     else repair.trigger();
   });
@@ -136,9 +132,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   );
 
   const heartbeat = (): Heartbeat => {
-    const { leader, term } = machine.status();
-    const nodes = machine.aliveNodes();
-    const peerRepairs = machine.peerRepairs();
+    const { leader, term } = membership.status();
+    const nodes = membership.aliveNodes();
+    const peerRepairs = membership.peerRepairs();
     return {
       cluster: CLUSTER_NAME,
       node: self.id,
@@ -153,6 +149,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         nodes.map((node) => node.id),
         nodes.map((node) => (node.id === self.id ? repair.status() : peerRepairs.get(node.id))),
       ),
+      mode: membership.mode,
+      coordinator: membership.coordinatorStatus(),
     };
   };
 
@@ -160,8 +158,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     {
       heartbeat,
       stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
-      leader: () => machine.status(),
-      receiveGossip: (gossip) => membership.receive(gossip),
+      leader: () => membership.status(),
+      receiveGossip: (gossip) => membership.receiveGossip(gossip),
       documents: coordinator,
       replicas: {
         write: async ({ records, hintFor }) => {
@@ -178,32 +176,58 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
-
   registerMetrics(server, metrics);
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  registerDashboard(server, {
+    snapshot: () => watch.snapshot(),
+    traffic: () => traffic.traffic(),
+    locate: (key) =>
+      locate(
+        {
+          self: self.id,
+          replicationFactor: config.replicationFactor,
+          aliveNodes: aliveIds,
+          readLocal: (key) => store.record(key),
+          peers,
+        },
+        key,
+      ),
+  });
 
   try {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await membership.stop();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
     throw new StartupError(`cannot listen on ${config.id} (${code ?? (error as Error).message})`);
   }
-  membership.start();
+  try {
+    await membership.start();
+  } catch (error) {
+    await membership.stop();
+    await server.close();
+    await store.close();
+    throw new StartupError(`cannot register in the cluster (${(error as Error).message})`);
+  }
   repair.start();
+  traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
     Math.min(60_000, config.tombstoneGraceMs / 4),
   );
-  logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+  logger.info({ node: self.id, mode: membership.mode, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
 
   const rejected = new Promise<string>((resolve) => membership.once('rejected', resolve));
   return {
     rejected,
     async stop() {
       clearInterval(aliveTimer);
-      membership.stop();
+      traffic.stop();
+      await membership.stop();
       await repair.stop();
       await server.close();
       await peers.close();

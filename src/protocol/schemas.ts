@@ -56,6 +56,27 @@ export const ClusterRepairStatus = Type.Object({
 });
 export type ClusterRepairStatus = Static<typeof ClusterRepairStatus>;
 
+/** How a cluster agrees on its members and leader: gossip between the nodes, or etcd (the consistent mode). */
+export const MembershipMode = Type.Union([Type.Literal('gossip'), Type.Literal('etcd')]);
+export type MembershipMode = Static<typeof MembershipMode>;
+
+/** The consistent mode's etcd, as one node sees it. */
+export const CoordinatorStatus = Type.Object({
+  clusterName: Type.String({ maxLength: 64 }),
+  /** Each etcd member's client URL and whether its `/health` answered healthy at the last check. */
+  endpoints: Type.Array(Type.Object({ url: Type.String({ maxLength: 300 }), healthy: Type.Boolean() }), { maxItems: 64 }),
+  /** Whether this node's etcd lease is alive as far as it can tell; false: it serves no writes. */
+  connected: Type.Boolean(),
+});
+export type CoordinatorStatus = Static<typeof CoordinatorStatus>;
+
+/** What a node keeps under its lease in etcd in the consistent mode. */
+export const EtcdMemberRecord = Type.Object({
+  node: NodeInfo,
+  repair: Type.Optional(RepairStatus),
+});
+export type EtcdMemberRecord = Static<typeof EtcdMemberRecord>;
+
 /** The public heartbeat, answered by every node to clients. */
 export const Heartbeat = Type.Object({
   cluster: Type.Literal(CLUSTER_NAME),
@@ -69,6 +90,9 @@ export const Heartbeat = Type.Object({
   warnings: Type.Array(Type.String()),
   /** The whole cluster's repair state, summed over the alive nodes. */
   repair: Type.Optional(ClusterRepairStatus),
+  mode: Type.Optional(MembershipMode),
+  /** Set in the etcd mode only. */
+  coordinator: Type.Optional(CoordinatorStatus),
 });
 export type Heartbeat = Static<typeof Heartbeat>;
 
