@@ -58,12 +58,12 @@ function setup() {
 describe('term persistence (MustSync)', () => {
   it('answers gossip carrying a new term only once that term is on disk, even without a membership event', async () => {
     const { driver, log, finishPersists } = setup();
-    await driver.receive(gossip(3, PEER.id)); // first contact: node-up
+    await driver.receiveGossip(gossip(3, PEER.id)); // first contact: node-up
     await finishPersists();
     log.length = 0;
     // A higher term with no leader named: the term moves, no event is emitted.
     let answered = false;
-    const answer = driver.receive(gossip(9, null)).then((reply) => {
+    const answer = driver.receiveGossip(gossip(9, null)).then((reply) => {
       answered = true;
       return reply;
     });
@@ -76,9 +76,9 @@ describe('term persistence (MustSync)', () => {
 
   it('a write waits for its term to be on disk', async () => {
     const { driver, persisted, finishPersists } = setup();
-    await driver.receive(gossip(3, PEER.id)).catch(() => {});
+    await driver.receiveGossip(gossip(3, PEER.id)).catch(() => {});
     await finishPersists();
-    void driver.receive(gossip(12, null));
+    void driver.receiveGossip(gossip(12, null));
     let term: number | null = null;
     const durable = driver.durableTerm().then((value) => (term = value));
     await new Promise((resolve) => setImmediate(resolve));
