@@ -242,7 +242,7 @@ describe('2. writes while an owner is down, then it comes back from its data dir
         // tell Created from Updated and answers 503 (the client library would wait and retry).
         const fresh = await http('PUT', `http://${A}/v1/documents/${ofX[1200]!}`, '{"fresh":true}');
         assert.equal(fresh.status, 503, fresh.text);
-        assert.equal(json(fresh).error, 'An owner of the key did not answer');
+        assert.equal((json(fresh) as { error: string }).error, 'An owner of the key did not answer');
         // The stand-ins report their own hints in their own heartbeats at once.
         hints = Math.max(...(await Promise.all([A, NODES[1]!].map((node) => cluster.heartbeat(node)))).map((beat) => beat?.repair?.hintsPending ?? 0));
       } finally {
