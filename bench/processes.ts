@@ -4,10 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 
 const children = new Set<ChildProcess>();
 const folders = new Set<string>();
@@ -88,21 +86,7 @@ export function startProcess(command: string, args: readonly string[], logFile: 
   };
 }
 
-/** Ports the OS reports free right now on 127.0.0.1 (all held at once, so they differ). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  try {
-    return await Promise.all(
-      servers.map(async (server) => {
-        server.listen(0, '127.0.0.1');
-        await once(server, 'listening');
-        return (server.address() as { port: number }).port;
-      }),
-    );
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
-}
+export { freePorts } from '../src/local-cluster/free-ports.js';
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,11 +2,22 @@
 // (HTTP/1.1, one connection per request in flight) to the current leader.
 import { Pool, request } from 'undici';
 import { errorKind, type MemoryReport, type OpResult, type Target } from './target.js';
-import { fetchHeartbeat, findLeader, type LocalCluster } from './cluster.js';
+import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import { WarehouseClient, type Heartbeat } from '../src/client/index.js';
 import { residentBytes, diskUsageBytes } from './procstat.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** The leader's heartbeat, found the way every client finds it (waiting through an election). */
+async function leaderHeartbeat(entry: string): Promise<Heartbeat> {
+  const client = await WarehouseClient.connect({ seeds: [entry] });
+  try {
+    return client.heartbeat();
+  } finally {
+    await client.close();
+  }
+}
 
 function makePool(leader: string, connections: number): Pool {
   return new Pool(`http://${leader}`, {
@@ -51,16 +62,16 @@ export class WarehouseTarget implements Target {
 
   /** Connects to the leader that `entry` (any node) names. */
   static async connect(entry: string, connections: number, cluster: LocalCluster | null): Promise<WarehouseTarget> {
-    return new WarehouseTarget(entry, connections, cluster, await findLeader(entry));
+    return new WarehouseTarget(entry, connections, cluster, (await leaderHeartbeat(entry)).node);
   }
 
   describe(): string {
-    const nodes = this.cluster ? `local cluster of ${this.cluster.members.length} nodes` : `cluster of ${this.entry}`;
+    const nodes = this.cluster ? `local cluster of ${this.cluster.nodes.size} nodes` : `cluster of ${this.entry}`;
     return `Warehouse 13, ${nodes}, leader ${this.leader}, ${this.connections} keep-alive connections`;
   }
 
   async prepare(): Promise<void> {
-    const leader = await findLeader(this.entry).catch(() => this.leader);
+    const leader = await leaderHeartbeat(this.entry).then((heartbeat) => heartbeat.node, () => this.leader);
     if (leader === this.leader) return;
     const old = this.pool;
     this.leader = leader;
@@ -83,7 +94,8 @@ export class WarehouseTarget implements Target {
       const text = await answer.body.text();
       let message = '';
       try {
-        message = String((JSON.parse(text) as { error?: unknown }).error ?? '');
+        const error = (JSON.parse(text) as { error?: unknown }).error;
+        message = typeof error === 'string' ? error : '';
       } catch {
         message = text.slice(0, 60);
       }
@@ -106,18 +118,19 @@ export class WarehouseTarget implements Target {
   }
 
   pids(): number[] {
-    return this.cluster?.pids ?? [];
+    return this.cluster ? [...this.cluster.nodes.values()].flatMap((node) => node.process?.pid ?? []) : [];
   }
 
   async memory(): Promise<MemoryReport[]> {
     if (this.cluster) {
       return Promise.all(
-        this.cluster.members.map(async (member) => {
+        this.cluster.running().map(async (member) => {
           const stats = await fetchStats(member.id);
+          const pid = member.process?.pid ?? null;
           return {
             member: member.id,
-            pid: member.process.pid,
-            rssBytes: residentBytes(member.process.pid) ?? stats?.rssBytes ?? null,
+            pid,
+            rssBytes: (pid === null ? null : residentBytes(pid)) ?? stats?.rssBytes ?? null,
             heapUsedBytes: stats?.heapUsedBytes ?? null,
             records: stats?.records ?? null,
             diskBytes: await diskUsageBytes(member.dataDir),
@@ -126,7 +139,7 @@ export class WarehouseTarget implements Target {
       );
     }
     // A cluster this tool did not start: only what the nodes tell.
-    const heartbeat = await fetchHeartbeat(this.entry);
+    const heartbeat = await leaderHeartbeat(this.entry).catch(() => null);
     const ids = heartbeat ? heartbeat.nodes.map((node) => node.id) : [this.entry];
     return Promise.all(
       ids.map(async (id) => {

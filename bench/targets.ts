@@ -1,7 +1,9 @@
 // Starting what the phases run against: the store (a local cluster, or a
 // running one) and, with --compare etcd, a local etcd cluster, both at once.
 import type { BenchOptions } from './options.js';
-import { LocalCluster } from './cluster.js';
+import { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import { freePorts } from '../src/local-cluster/free-ports.js';
+import { makeTempFolder } from './processes.js';
 import { WarehouseTarget } from './store-target.js';
 import { EtcdCluster, EtcdTarget } from './etcd.js';
 import type { TargetState } from './phases.js';
@@ -16,9 +18,12 @@ export async function startTargets(options: BenchOptions, etcdVersion: string, s
     (async () => {
       const cluster = options.target
         ? null
-        : await LocalCluster.start({ nodes: options.nodes, replicationFactor: options.replicationFactor, workDir: options.workDir });
-      if (cluster) stops.push(() => cluster.stop());
-      const target = await WarehouseTarget.connect(options.target ?? cluster!.entry, options.concurrency, cluster);
+        : new LocalCluster({ baseDir: makeTempFolder('warehouse-bench-', options.workDir), replicationFactor: options.replicationFactor, logLevel: 'warn' });
+      if (cluster) {
+        stops.push(() => cluster.stop());
+        await cluster.start(await freePorts(options.nodes));
+      }
+      const target = await WarehouseTarget.connect(options.target ?? cluster!.running()[0]!.id, options.concurrency, cluster);
       stops.push(() => target.close());
       return target;
     })(),

@@ -8,7 +8,10 @@
 // its invocation and its completion so that, in the order of those instants,
 // the operations are a legal sequential run of the model: a register whose
 // state is a document or "absent", where SET v writes v, DELETE writes absent,
-// and GET returns the current state.
+// and GET returns the current state. The store is held to its answers too: a
+// SET answered `created` needs the key absent at its linearization point,
+// `updated` needs it present; a DELETE answered `deleted` needs it present,
+// `not-found` needs it absent (and changes nothing).
 //
 // The search walks the events in time order. At a call event it tries to
 // linearize that operation now (if the model allows it and the pair
@@ -21,11 +24,12 @@
 // observed operation", so the search stops without them). Failed operations
 // never happened and are left out. An info GET constrains nothing and is left
 // out; so is an info SET whose value no GET ever returned, since taking effect
-// could only make later reads harder to explain.
+// could only make later reads harder to explain - unless some answer needs the
+// key present (`updated`, `deleted`), which such a SET may explain.
 
 import type { Op } from './history.js';
 
-export type RegisterOp = Pick<Op, 'id' | 'f' | 'value' | 'outcome' | 'invoke' | 'complete'> & Partial<Pick<Op, 'process' | 'key'>>;
+export type RegisterOp = Pick<Op, 'id' | 'f' | 'value' | 'outcome' | 'invoke' | 'complete'> & Partial<Pick<Op, 'process' | 'key' | 'result'>>;
 
 export interface LinearizabilityFailure {
   /** The longest prefix of operations (ids, in linearization order) that could be linearized. */
@@ -58,11 +62,14 @@ const DEFAULT_MAX_STEPS = 20_000_000;
 
 /** The register model: the state is the document text, or null for absent. */
 function step(state: string | null, op: RegisterOp): { ok: boolean; next: string | null } {
+  // Only a definite answer constrains; an info op's answer was never seen.
+  const result = op.outcome === 'ok' ? op.result : undefined;
   switch (op.f) {
     case 'set':
-      return { ok: true, next: op.value };
+      return { ok: result === 'created' ? state === null : result === 'updated' ? state !== null : true, next: op.value };
     case 'delete':
-      return { ok: true, next: null };
+      if (result === 'not-found') return { ok: state === null, next: null };
+      return { ok: result === 'deleted' ? state !== null : true, next: null };
     case 'get':
       return { ok: op.value === state, next: state };
   }
@@ -72,10 +79,11 @@ function step(state: string | null, op: RegisterOp): { ok: boolean; next: string
 export function relevantOps(ops: readonly RegisterOp[]): RegisterOp[] {
   const read = new Set<string>();
   for (const op of ops) if (op.f === 'get' && op.outcome === 'ok' && op.value !== null) read.add(op.value);
+  const needsPresence = ops.some((op) => op.outcome === 'ok' && (op.result === 'updated' || op.result === 'deleted'));
   return ops.filter((op) => {
     if (op.outcome === 'fail') return false;
     if (op.outcome === 'info' && op.f === 'get') return false;
-    if (op.outcome === 'info' && op.f === 'set' && !read.has(op.value ?? '')) return false;
+    if (op.outcome === 'info' && op.f === 'set' && !needsPresence && !read.has(op.value ?? '')) return false;
     return true;
   });
 }
@@ -253,7 +261,8 @@ function show(value: string | null): string {
 }
 
 function explain(op: RegisterOp, state: string | null, prefix: number): string {
-  const what = op.f === 'get' ? `GET returning ${show(op.value)}` : op.f === 'set' ? `SET ${op.value}` : 'DELETE';
+  const answered = op.result && op.f !== 'get' ? ` answered ${op.result}` : '';
+  const what = (op.f === 'get' ? `GET returning ${show(op.value)}` : op.f === 'set' ? `SET ${op.value}` : 'DELETE') + answered;
   return (
     `after the longest linearizable prefix (${prefix} ops, register = ${show(state)}), ` +
     `op #${op.id} (${what}, invoked at ${op.invoke.toFixed(1)} ms) completed at ${op.complete.toFixed(1)} ms ` +

@@ -8,7 +8,7 @@
 // which keeps each key's history short enough for the linearizability search
 // and gives the read-after-write check many new keys.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidRequestError, UnavailableError, WarehouseClient } from '../src/client/index.js';
+import { ConflictError, InvalidRequestError, UnavailableError, WarehouseClient } from '../src/client/index.js';
 import { type History, type OpKind, type Outcome } from './history.js';
 import { type Rng, randomInt, substream, uuid4 } from '../src/common/random.js';
 
@@ -76,6 +76,8 @@ export function classifyError(error: unknown): { outcome: Outcome; error: string
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   // The request was refused as invalid (a 4xx): nothing was written.
   if (error instanceof InvalidRequestError) return { outcome: 'fail', error: message };
+  // A condition failed (409/412): a definite answer, nothing was written.
+  if (error instanceof ConflictError) return { outcome: 'fail', error: message };
   // Unavailable after the failover timeout, a timeout, a connection lost mid-request, the client closed:
   // some attempt may have reached a leader and been applied.
   if (error instanceof UnavailableError) return { outcome: 'info', error: message };

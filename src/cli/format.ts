@@ -6,8 +6,12 @@ export const READ_FAILED = 'Failed to read an entry';
 export const HELP_TEXT = [
   'Commands (case-insensitive):',
   "  SET <key> <json>   store a JSON document under a UUID4 key; outer 'single quotes' are optional",
+  '  SET <key> <json> IF <version>   store it only over that version of the document',
+  '  SET <key> <json> IF ABSENT      store it only if the key holds no document',
   '  GET <key>          print the document, or "Not found"',
+  '  GET -v <key>       print the document and its version',
   '  DELETE <key>       delete the document',
+  '  DELETE <key> IF <version>       delete it only if it still has that version',
   '  STATUS             show the leader, nodes, warnings and repair state',
   '  LOCATE <key>       show the nodes that own the key and the version each holds',
   '  NODES              list every node with its role, state, term and last heartbeat',
@@ -36,6 +40,11 @@ export function formatWrite({ result, replicas }: WriteResult): string {
 
 export function formatGet(answer: GetResult): string {
   return answer.found ? `'${answer.value}'` : 'Not found';
+}
+
+/** `GET -v`: the document, then its version on a line of its own. */
+export function formatGetWithVersion(answer: GetResult): string[] {
+  return answer.found ? [formatGet(answer), `Version: ${answer.version ?? 'unknown'}`] : [formatGet(answer)];
 }
 
 export function formatDelete(answer: DeleteResult): string {

@@ -10,12 +10,18 @@ export type Verdict =
   | { kind: 'redirect'; leader: string }
   | { kind: 'retry'; reason: string }
   | { kind: 'invalid'; message: string }
+  /** A condition failed (HTTP 412 If-Match, 409 If-None-Match); `current` is the version now, null if absent. */
+  | { kind: 'conflict'; status: 409 | 412; message: string; current: string | null }
   | { kind: 'unexpected'; message: string };
 
-export function judgeAnswer({ status, text }: Answer): Verdict {
+export function judgeAnswer({ status, text, version }: Answer): Verdict {
   const body = errorBody(text);
   if (status === 200 || status === 201) return { kind: 'ok' };
   if (status === 404) return { kind: 'not-found' };
+  if (status === 409 || status === 412) {
+    const fallback = status === 412 ? `Version mismatch (current: ${version ?? 'absent'})` : `Key exists (current: ${version ?? 'unknown'})`;
+    return { kind: 'conflict', status, message: body?.error ?? fallback, current: version ?? null };
+  }
   if (status === 307 || status === 308) {
     // A redirect that names nobody is as good as "no leader yet": wait and ask around.
     return body?.leader ? { kind: 'redirect', leader: body.leader } : { kind: 'retry', reason: describe(status, body) };

@@ -7,7 +7,8 @@ import { type Heartbeat, WriteResult, checker } from '../protocol/schemas.js';
 import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, locatePath } from '../protocol/dashboard.js';
 import { type Verdict, judgeAnswer } from './answers.js';
 import { claimsLeadership, failoverTimeoutMs, nodesNamedBy, parseHeartbeat, rankLeaderCandidates } from './discovery.js';
-import { InvalidRequestError, NodeUnreachableError, UnavailableError, WarehouseError } from './errors.js';
+import { randomUUID } from 'node:crypto';
+import { ConflictError, InvalidRequestError, NodeUnreachableError, UnavailableError, WarehouseError } from './errors.js';
 import { type Answer, Transport } from './transport.js';
 
 export interface ClientOptions {
@@ -21,8 +22,18 @@ export interface ClientOptions {
   failoverTimeoutMs?: number;
 }
 
-export type GetResult = { found: true; value: string } | { found: false };
+/**
+ * `version` is the document's version as text (`TERM.CLOCK.WRITER`), to pass
+ * back as `ifVersion`; every Warehouse 13 node sends it.
+ */
+export type GetResult = { found: true; value: string; version?: string } | { found: false };
+export type SetResult = WriteResult & { version?: string };
 export type DeleteResult = { found: true; result: 'deleted'; replicas: number } | { found: false };
+
+export interface ConditionOptions {
+  /** Write only if the document's current version is this one; otherwise a ConflictError (HTTP 412). */
+  ifVersion?: string;
+}
 
 export interface ClientEvents {
   /** Every heartbeat of the (possibly new) leader. */
@@ -96,21 +107,32 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
 
   async get(key: string): Promise<GetResult> {
     const { verdict, answer } = await this.request('GET', documentPath(key));
-    return verdict.kind === 'ok' ? { found: true, value: answer.text } : { found: false };
+    return verdict.kind === 'ok' ? { found: true, value: answer.text, ...versionOf(answer) } : { found: false };
   }
 
-  async set(key: string, value: string): Promise<WriteResult> {
-    const path = documentPath(key);
-    if (!isJson(value)) throw new InvalidRequestError(VALUE_ERROR);
-    const { verdict, answer } = await this.request('PUT', path, value);
-    if (verdict.kind !== 'ok') throw new WarehouseError('Unexpected answer: HTTP 404 to a write');
-    return writeResult(answer, 'created', 'updated');
+  /** Stores the document; with `ifVersion`, only over that version of it. */
+  async set(key: string, value: string, options: ConditionOptions = {}): Promise<SetResult> {
+    return this.put(key, value, ifMatch(options));
   }
 
-  async delete(key: string): Promise<DeleteResult> {
-    const { verdict, answer } = await this.request('DELETE', documentPath(key));
+  /** Stores the document only if the key is absent; otherwise a ConflictError (HTTP 409). */
+  async create(key: string, value: string): Promise<SetResult> {
+    return this.put(key, value, { 'if-none-match': '*' });
+  }
+
+  /** Deletes the document; with `ifVersion`, only that version of it. */
+  async delete(key: string, options: ConditionOptions = {}): Promise<DeleteResult> {
+    const { verdict, answer } = await this.request('DELETE', documentPath(key), undefined, ifMatch(options));
     if (verdict.kind !== 'ok') return { found: false };
     return { found: true, result: 'deleted', replicas: writeResult(answer, 'deleted').replicas };
+  }
+
+  private async put(key: string, value: string, conditions: Record<string, string>): Promise<SetResult> {
+    const path = documentPath(key);
+    if (!isJson(value)) throw new InvalidRequestError(VALUE_ERROR);
+    const { verdict, answer } = await this.request('PUT', path, value, conditions);
+    if (verdict.kind !== 'ok') throw new WarehouseError('Unexpected answer: HTTP 404 to a write');
+    return { ...writeResult(answer, 'created', 'updated'), ...versionOf(answer) };
   }
 
   /** Which nodes own a key and the version each holds. */
@@ -166,7 +188,18 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
     await this.awaitLeader(Date.now() + timeoutMs, 'nodes answer, but none is a confirmed leader');
   }
 
-  private async request(method: 'GET' | 'PUT' | 'DELETE', path: string, body?: string): Promise<{ verdict: Verdict; answer: Answer }> {
+  /**
+   * Sends a document request to the leader, following it through failovers.
+   * A write carries one idempotency key across all its attempts, so a retry
+   * of a write that was applied gets the first answer instead of applying it twice.
+   */
+  private async request(
+    method: 'GET' | 'PUT' | 'DELETE',
+    path: string,
+    body?: string,
+    conditions: Record<string, string> = {},
+  ): Promise<{ verdict: Verdict; answer: Answer }> {
+    const headers = method === 'GET' ? conditions : { ...conditions, 'idempotency-key': randomUUID() };
     let deadline: number | undefined;
     let problem = '';
     let redirects = 0;
@@ -174,9 +207,10 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
       if (this.discovery) await this.awaitLeader((deadline ??= this.failoverDeadline()), 'the leader is being looked for');
       const leader = this.heartbeat().node;
       try {
-        const answer = await this.transport.send(leader, { method, path, body, timeoutMs: this.requestTimeoutMs });
+        const answer = await this.transport.send(leader, { method, path, body, headers, timeoutMs: this.requestTimeoutMs });
         const verdict = judgeAnswer(answer);
         if (verdict.kind === 'ok' || verdict.kind === 'not-found') return { verdict, answer };
+        if (verdict.kind === 'conflict') throw new ConflictError(verdict.message, verdict.current);
         if (verdict.kind === 'invalid') throw new InvalidRequestError(verdict.message);
         if (verdict.kind === 'unexpected') throw new WarehouseError(verdict.message);
         if (verdict.kind === 'redirect') {
@@ -321,6 +355,14 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
     }
     this.scheduleHeartbeat();
   }
+}
+
+function versionOf({ version }: Answer): { version?: string } {
+  return version === undefined ? {} : { version };
+}
+
+function ifMatch({ ifVersion }: ConditionOptions): Record<string, string> {
+  return ifVersion === undefined ? {} : { 'if-match': ifVersion };
 }
 
 function documentPath(key: string): string {

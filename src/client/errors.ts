@@ -24,3 +24,16 @@ export class NodeUnreachableError extends WarehouseError {
     super(`${node}: ${reason}`);
   }
 }
+
+/** A conditional write found another version than the one it asked for (or the key present for a create). */
+export class ConflictError extends WarehouseError {
+  override name = 'ConflictError';
+
+  constructor(
+    message: string,
+    /** The version the key has now; null when it is absent. */
+    readonly current: string | null,
+  ) {
+    super(message);
+  }
+}

@@ -4,12 +4,16 @@ import { NodeUnreachableError, WarehouseError } from './errors.js';
 export interface Answer {
   status: number;
   text: string;
+  /** The document's version (`x-warehouse-version`), when the answer carries one. */
+  version?: string;
 }
 
 export interface SendOptions {
   method: 'GET' | 'PUT' | 'DELETE';
   path: string;
   body?: string;
+  /** Extra request headers (conditions, idempotency key). */
+  headers?: Record<string, string>;
   timeoutMs: number;
 }
 
@@ -18,17 +22,19 @@ export class Transport {
   private readonly pools = new Map<string, Pool>();
   private closed = false;
 
-  async send(node: string, { method, path, body, timeoutMs }: SendOptions): Promise<Answer> {
+  async send(node: string, { method, path, body, headers = {}, timeoutMs }: SendOptions): Promise<Answer> {
     if (this.closed) throw new WarehouseError('The client is closed');
     try {
       const response = await this.pool(node).request({
         method,
         path,
         body,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         signal: AbortSignal.timeout(timeoutMs),
       });
-      return { status: response.statusCode, text: await response.body.text() };
+      const version = response.headers['x-warehouse-version'];
+      const text = await response.body.text();
+      return typeof version === 'string' ? { status: response.statusCode, text, version } : { status: response.statusCode, text };
     } catch (error) {
       if (this.closed) throw new WarehouseError('The client is closed');
       throw new NodeUnreachableError(node, describeNetworkError(error, timeoutMs));

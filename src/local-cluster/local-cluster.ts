@@ -13,6 +13,16 @@ import { Heartbeat, checker } from '../protocol/schemas.js';
 const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
 const isHeartbeat = checker(Heartbeat);
 
+/**
+ * Every node process still running when this process exits (a test that
+ * failed, a benchmark or demo ended by an error or a double Ctrl-C) is killed,
+ * so no node outlives the tool that started it.
+ */
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 export interface LocalClusterOptions {
   /** Data dirs and logs go below this folder. */
   baseDir: string;
@@ -70,7 +80,13 @@ export class LocalNode {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
       this.log?.write(chunk);
     });
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    spawned.add(child);
+    this.exit = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        spawned.delete(child);
+        resolve(code);
+      }),
+    );
     this.process = child;
   }
 

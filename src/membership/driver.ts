@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
-import type { Membership, MembershipEvent, ReceiveResult } from './machine.js';
+import type { Membership, MembershipEvent, Outgoing, ReceiveResult } from './machine.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
@@ -18,12 +18,21 @@ export interface MembershipDriverOptions {
   tickMs: number;
   logger: Logger;
   persist: (state: PersistedMembership) => Promise<void>;
+  /** The term already on disk when the driver starts. */
+  persistedTerm: number;
   /** This node's repair state, carried in every gossip it sends. */
   repairStatus: () => RepairStatus;
 }
 
+/**
+ * The term follows etcd raft's MustSync rule: it is on disk before any gossip
+ * or write carries it, so a restarted node never goes back to a lower term
+ * than one it already announced or wrote records with.
+ */
 export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
   private timer: NodeJS.Timeout | undefined;
+  private persistedTerm: number;
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(
     readonly machine: Membership,
@@ -31,6 +40,27 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     private readonly options: MembershipDriverOptions,
   ) {
     super();
+    this.persistedTerm = options.persistedTerm;
+  }
+
+  /** The current term, once it is on disk. */
+  async durableTerm(): Promise<number> {
+    const { term } = this.machine.status();
+    if (term > this.persistedTerm) await this.persist();
+    return term;
+  }
+
+  /** Queues a write of the current term and contacts; resolves once it (and every earlier one) is on disk. */
+  private persist(): Promise<void> {
+    this.persisting = this.persisting
+      .then(async () => {
+        const { term } = this.machine.status();
+        if (term < this.persistedTerm) throw new Error(`the term went down from ${this.persistedTerm} to ${term}`);
+        await this.options.persist({ term, peers: this.machine.contacts() });
+        this.persistedTerm = Math.max(this.persistedTerm, term);
+      })
+      .catch((error: Error) => this.options.logger.error({ err: error.message }, 'could not persist membership'));
+    return this.persisting;
   }
 
   start(): void {
@@ -42,11 +72,13 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     clearInterval(this.timer);
   }
 
-  /** Gossip that arrived on our HTTP port; answered with our own view. */
-  receive(gossip: Gossip): { result: ReceiveResult; answer: Gossip } {
+  /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
+  async receive(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
     const result = this.machine.receive(Date.now(), gossip);
     this.flush();
-    return { result, answer: this.withRepair(this.machine.gossip()) };
+    const answer = this.withRepair(this.machine.gossip());
+    if (answer.term > this.persistedTerm) await this.persist();
+    return { result, answer };
   }
 
   private withRepair(gossip: Gossip): Gossip {
@@ -60,6 +92,23 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   private flush(): void {
     const { messages, events } = this.machine.drain();
+    const termChanged = this.machine.status().term > this.persistedTerm;
+    if (events.length > 0 || termChanged) {
+      for (const event of events) {
+        this.log(event);
+        if (event.type === 'node-down') this.peers.forget(event.node);
+        this.emit('event', event);
+      }
+      const persisted = this.persist();
+      if (termChanged) {
+        void persisted.then(() => this.send(messages));
+        return;
+      }
+    }
+    this.send(messages);
+  }
+
+  private send(messages: readonly Outgoing[]): void {
     for (const { to, gossip } of messages) {
       this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip).then(
         (answer) => {
@@ -75,16 +124,6 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
         },
       );
     }
-    if (events.length === 0) return;
-    for (const event of events) {
-      this.log(event);
-      if (event.type === 'node-down') this.peers.forget(event.node);
-      this.emit('event', event);
-    }
-    const { term } = this.machine.status();
-    this.options.persist({ term, peers: this.machine.contacts() }).catch((error: Error) =>
-      this.options.logger.error({ err: error.message }, 'could not persist membership'),
-    );
   }
 
   private log(event: MembershipEvent): void {

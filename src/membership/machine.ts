@@ -106,7 +106,8 @@ export class Membership {
     // A gap this long between ticks means this process was paused (SIGSTOP,
     // a stalled VM): the silence is ours, not our peers'. Dropping them all
     // now would make this node elect itself the moment it wakes up.
-    if (this.lastTick !== null && now - this.lastTick > this.config.failureTimeoutMs / 2) this.forgiveSilence(now);
+    // Likewise before the first tick: a slow start-up (a loaded machine) is not the peers' silence.
+    if (this.lastTick === null || now - this.lastTick > this.config.failureTimeoutMs / 2) this.forgiveSilence(now);
     this.lastTick = now;
     this.detectFailures(now);
     this.checkLeader(now);
@@ -136,12 +137,12 @@ export class Membership {
       // leading, as the task's rule picks it. Our term catches up with the
       // other claim's, and our leader itself goes one above so that its
       // claim beats the other everywhere.
-      this.term = gossip.term + (this.leader === this.self ? 1 : 0);
+      this.raiseTerm(gossip.term + (this.leader === this.self ? 1 : 0));
     } else if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
       this.learn(gossip.leader, now);
       this.setLeader(gossip.leader, gossip.term);
     } else if (gossip.term > this.term) {
-      this.term = gossip.term;
+      this.raiseTerm(gossip.term);
     } else if (gossip.leader !== null && this.leader === null) {
       this.leaderNamed = true;
     }
@@ -264,9 +265,15 @@ export class Membership {
     this.leaderUnknownSince = now;
   }
 
+  /** Terms only go up: a lower one would let a restarted leader's versions lose to older writes. */
+  private raiseTerm(term: number): void {
+    if (term < this.term) throw new Error(`term would go down from ${this.term} to ${term}`);
+    this.term = term;
+  }
+
   private setLeader(leader: NodeId, term: number): void {
     const previous = this.leader;
-    this.term = term;
+    this.raiseTerm(term);
     if (previous === leader) return;
     this.leader = leader;
     this.events.push({ type: 'leader', leader, term, previous });

@@ -1,7 +1,7 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
 import { isIP } from 'node:net';
-import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus, type ReplicaRecord } from '../protocol/schemas.js';
+import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
 import { Membership } from '../membership/machine.js';
@@ -12,9 +12,8 @@ import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
-import { NodeMetrics } from '../observability/metrics.js';
+import { LATENCY_BUCKETS, NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
-import { LATENCY_BUCKETS } from '../observability/metrics.js';
 import { TrafficMeter } from '../observability/traffic.js';
 import { ClusterWatch } from '../dashboard/cluster-watch.js';
 import { locate } from '../dashboard/locate.js';
@@ -84,17 +83,28 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       throw new StartupError((error as Error).message);
     }
   }
+  // Records may carry a term the membership record never saw persisted (an
+  // older release, a crash between the two): never lead below them.
+  view = { ...view, term: Math.max(view.term, store.highestTerm()) };
   await store.putMeta(JOINED_KEY, self.joined);
   // Remembered at once: a joiner that crashes before its first membership
   // event must rejoin these peers on restart, not found a cluster of its own.
   await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
 
-  // Created before its sources exist: the peer client reports to it from its first request.
-  let metrics: NodeMetrics | undefined;
+  // Its sources are read at scrape time only, once the node is running.
+  const metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => machine.status(),
+    aliveNodes: () => machine.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
+  });
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
   });
   const machine = new Membership(
     { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
@@ -114,32 +124,19 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
     logger,
     persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
+    persistedTerm: view.term,
     repairStatus: () => repair.status(),
-  });
-  metrics = new NodeMetrics({
-    replicationFactor: config.replicationFactor,
-    status: () => machine.status(),
-    aliveNodes: () => machine.aliveIds().length,
-    repair: () => repair.status(),
-    repairTotals: () => repair.totals,
-    records: () => store.count(),
-    storageBytes: () => store.sizeBytes(),
   });
   membership.on('event', (event) => {
     if (event.type === 'leader') metrics.leaderChanged();
     else repair.trigger();
   });
   const coordinator = new Coordinator(
-    { self: self.id, replicationFactor: config.replicationFactor, term: () => machine.status().term, aliveNodes: aliveIds },
+    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
     store,
     new ReplicaBatcher(peers),
     logger,
   );
-
-  const readRecord = (key: string): ReplicaRecord | null => {
-    const stored = store.get(key);
-    return stored ? { key, ...stored } : null;
-  };
 
   const heartbeat = (): Heartbeat => {
     const { leader, term } = machine.status();
@@ -171,11 +168,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       documents: coordinator,
       replicas: {
         write: async ({ records, hintFor }) => {
-          const hadValue = await store.apply(records, hintFor);
+          const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
-          return { hadValue };
+          return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
         },
-        read: ({ keys }) => ({ records: keys.map(readRecord) }),
+        read: ({ keys, requests }) => ({
+          records: keys.map((key) => store.record(key)),
+          ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
+        }),
       },
       sync: repair,
     },
@@ -194,7 +194,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           self: self.id,
           replicationFactor: config.replicationFactor,
           aliveNodes: aliveIds,
-          readLocal: readRecord,
+          readLocal: (key) => store.record(key),
           peers,
         },
         key,

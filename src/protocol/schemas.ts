@@ -88,11 +88,22 @@ export const ErrorBody = Type.Object({
 });
 export type ErrorBody = Static<typeof ErrorBody>;
 
+export const WriteResultKind = Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')]);
+export type WriteResultKind = Static<typeof WriteResultKind>;
+
 export const WriteResult = Type.Object({
-  result: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')]),
+  result: WriteResultKind,
   replicas: Type.Integer({ minimum: 0 }),
 });
 export type WriteResult = Static<typeof WriteResult>;
+
+/** A client's idempotency key (HTTP `Idempotency-Key`): any UUID, chosen once per logical operation. */
+export const RequestId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+export type RequestId = Static<typeof RequestId>;
+
+/** The write that produced a record, so a retry of it finds its outcome on any owner. */
+export const RecordRequest = Type.Object({ id: RequestId, result: WriteResultKind });
+export type RecordRequest = Static<typeof RecordRequest>;
 
 /**
  * A record version: the leader's term first, so a newer leader's writes beat a
@@ -108,6 +119,8 @@ export const ReplicaRecord = Type.Object({
   version: Version,
   /** null marks a tombstone. */
   value: Type.Union([Type.Null(), Type.String()]),
+  /** Set on records written for a client request that carried an idempotency key. */
+  request: Type.Optional(RecordRequest),
 });
 export type ReplicaRecord = Static<typeof ReplicaRecord>;
 
@@ -122,19 +135,29 @@ export const ReplicaWriteRequest = Type.Object({
 export type ReplicaWriteRequest = Static<typeof ReplicaWriteRequest>;
 
 export const ReplicaWriteResponse = Type.Object({
-  /** One entry per record, in order: did this replica hold a live value before? */
-  hadValue: Type.Array(Type.Boolean()),
+  /** One entry per record, in order: did this replica store it (or hold exactly it already)? */
+  applied: Type.Array(Type.Boolean()),
+  /** One entry per record, in order: the version the replica holds now, newer than the record's when it was refused. */
+  current: Type.Array(Version),
 });
 export type ReplicaWriteResponse = Static<typeof ReplicaWriteResponse>;
 
 export const ReplicaReadRequest = Type.Object({
   keys: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100_000 }),
+  /** Per key, an idempotency key to look up in the replica's request index (null: none). */
+  requests: Type.Optional(Type.Array(Type.Union([Type.Null(), RequestId]), { maxItems: 100_000 })),
 });
 export type ReplicaReadRequest = Static<typeof ReplicaReadRequest>;
+
+/** What a replica remembers of a client request it applied: for which key, which version, what answer. */
+export const KnownRequest = Type.Object({ key: Type.String({ maxLength: 64 }), version: Version, result: WriteResultKind });
+export type KnownRequest = Static<typeof KnownRequest>;
 
 export const ReplicaReadResponse = Type.Object({
   /** One entry per key, in order; null where the replica holds nothing. */
   records: Type.Array(Type.Union([Type.Null(), ReplicaRecord])),
+  /** Present when requests were asked for: per key, the request found in the index, or null. */
+  known: Type.Optional(Type.Array(Type.Union([Type.Null(), KnownRequest]))),
 });
 export type ReplicaReadResponse = Static<typeof ReplicaReadResponse>;
 

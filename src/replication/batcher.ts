@@ -5,10 +5,12 @@ import {
   ReplicaReadResponse,
   ReplicaWriteResponse,
   checker,
+  type KnownRequest,
   type NodeId,
   type ReplicaRecord,
 } from '../protocol/schemas.js';
 import type { PeerClient } from '../transport/peer-client.js';
+import type { ApplyResult } from '../storage/store.js';
 
 export const REPLICA_WRITE_PATH = '/internal/v1/replicas/write';
 export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
@@ -59,29 +61,38 @@ class PeerQueues<I, O> {
   }
 }
 
+/** A replica's answer to a read: its copy, and what it knows of the request asked about. */
+export interface ReplicaAnswer {
+  record: ReplicaRecord | null;
+  known: KnownRequest | null;
+}
+
 export class ReplicaBatcher {
-  private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null }, boolean>;
-  private readonly reads: PeerQueues<string, ReplicaRecord | null>;
+  private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null }, ApplyResult>;
+  private readonly reads: PeerQueues<{ key: string; requestId: string | null }, ReplicaAnswer>;
 
   constructor(peers: PeerClient) {
     this.writes = new PeerQueues(async (peer, items) => {
       const records = items.map((item) => item.record);
       const hintFor = items.some((item) => item.hintFor) ? items.map((item) => item.hintFor) : undefined;
       const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records, hintFor }, isWriteResponse);
-      return answer.hadValue;
+      if (answer.current.length !== records.length) throw new Error(`${peer} answered ${answer.current.length} of ${records.length} records`);
+      return answer.applied.map((applied, i) => ({ applied, current: answer.current[i]! }));
     });
-    this.reads = new PeerQueues(async (peer, keys) => {
-      const answer = await peers.post(peer, REPLICA_READ_PATH, { keys }, isReadResponse);
-      return answer.records;
+    this.reads = new PeerQueues(async (peer, items) => {
+      const keys = items.map((item) => item.key);
+      const requests = items.some((item) => item.requestId) ? items.map((item) => item.requestId) : undefined;
+      const answer = await peers.post(peer, REPLICA_READ_PATH, { keys, requests }, isReadResponse);
+      return answer.records.map((record, i) => ({ record, known: answer.known?.[i] ?? null }));
     });
   }
 
-  /** Resolves with whether the peer held a live value before. */
-  write(peer: NodeId, record: ReplicaRecord, hintFor: NodeId | null = null): Promise<boolean> {
+  /** Resolves with whether the peer now holds the record, and the version it holds. */
+  write(peer: NodeId, record: ReplicaRecord, hintFor: NodeId | null = null): Promise<ApplyResult> {
     return this.writes.enqueue(peer, { record, hintFor });
   }
 
-  read(peer: NodeId, key: string): Promise<ReplicaRecord | null> {
-    return this.reads.enqueue(peer, key);
+  read(peer: NodeId, key: string, requestId: string | null = null): Promise<ReplicaAnswer> {
+    return this.reads.enqueue(peer, { key, requestId });
   }
 }

@@ -1,12 +1,15 @@
 // The leader's side of every document request: placement picks the owners,
-// the write or read fans out to them in parallel, and reads repair owners
-// that are behind. Versions come from here, so replicas never need to agree
-// on anything but "the newer version wins".
-import type { NodeId, ReplicaRecord, Version } from '../protocol/schemas.js';
-import { owners, preferenceList } from '../placement/rendezvous.js';
-import type { ReplicaStore } from '../storage/store.js';
+// the leader asks them what they hold, decides (decide.ts, pure) and writes
+// to them in parallel; reads repair owners that are behind. Versions come
+// from here, so replicas never need to agree on anything but "the newer
+// version wins". Writes to one key are serialized on the leader, so a check
+// (a condition, created or updated) and the write that follows are atomic.
+import type { KnownRequest, NodeId, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
+import { preferenceList } from '../placement/rendezvous.js';
+import type { ApplyResult, ReplicaStore } from '../storage/store.js';
 import type { Logger } from '../common/logger.js';
 import type { ReplicaBatcher } from './batcher.js';
+import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeFanout, newest, ownersSettle } from './decide.js';
 import { HybridClock, compareVersions } from './version.js';
 
 export class UnavailableError extends Error {}
@@ -14,28 +17,43 @@ export class UnavailableError extends Error {}
 export interface ClusterView {
   self: NodeId;
   replicationFactor: number;
-  term(): number;
+  /** The current term, persisted before it is returned: a version never carries a term a restart could forget. */
+  term(): Promise<number>;
   /** Alive node ids, the leader included. */
   aliveNodes(): readonly NodeId[];
 }
 
-export interface WriteOutcome {
-  /** Replicas that acknowledged the write durably. */
-  replicas: number;
-  /** Whether any owner held a live value before: Updated rather than Created. */
-  existed: boolean;
+export interface WriteRequest {
+  /** The document, or null to delete. */
+  value: string | null;
+  /** The client's idempotency key: a retry of an applied request gets the first answer. */
+  requestId?: string;
+  condition?: Condition;
 }
+
+export type WriteOutcome =
+  | { kind: 'written'; result: WriteResultKind; replicas: number; version: Version }
+  | { kind: 'not-found' }
+  | { kind: 'version-mismatch'; current: Version | null }
+  | { kind: 'exists'; current: Version };
 
 export type ReadOutcome = { found: true; value: string; version: Version } | { found: false };
 
-function newest(records: readonly (ReplicaRecord | null)[]): ReplicaRecord | null {
-  let best: ReplicaRecord | null = null;
-  for (const record of records) if (record && (!best || compareVersions(record.version, best.version) > 0)) best = record;
-  return best;
+/** A write refused by a replica holding a newer version is re-versioned above it this many times, then 503. */
+const MAX_WRITE_ATTEMPTS = 3;
+/** Keys whose last version this leader remembers (for answering with a silent owner); oldest forgotten first. */
+const ISSUED_MEMORY = 100_000;
+
+interface Placement {
+  owners: NodeId[];
+  /** The other alive nodes in preference order: stand-ins for silent owners. */
+  rest: NodeId[];
 }
 
 export class Coordinator {
   private readonly clock = new HybridClock();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly issued = new Map<string, Version>();
 
   constructor(
     private readonly cluster: ClusterView,
@@ -45,85 +63,174 @@ export class Coordinator {
   ) {}
 
   /**
-   * Stores a document, or a tombstone when `value` is null, on every owner.
-   * An owner that does not answer is stood in for by the next node in the
-   * key's preference list, which keeps a hint and hands the write over later.
+   * Stores a document, or a tombstone, on every owner. An owner that does not
+   * answer is stood in for by the next node in the key's preference list,
+   * which keeps a hint and hands the write over later; at least one owner
+   * must hold the write before it is acknowledged.
    */
-  async write(key: string, value: string | null): Promise<WriteOutcome> {
-    const record: ReplicaRecord = { key, version: [this.cluster.term(), this.clock.next(), this.cluster.self], value };
-    const ranked = preferenceList(key, this.cluster.aliveNodes());
-    const targets = ranked.slice(0, this.cluster.replicationFactor);
-    const standIns = ranked.slice(this.cluster.replicationFactor);
-    const results = await Promise.allSettled(targets.map((node) => this.writeReplica(node, record, null)));
-    let replicas = 0;
-    let existed = false;
-    const unreachable: NodeId[] = [];
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') {
-        replicas++;
-        existed ||= result.value;
-      } else {
-        this.logger.warn({ node: targets[i], key, err: (result.reason as Error).message }, 'replica write failed');
-        unreachable.push(targets[i]!);
-      }
-    });
-    for (const owner of unreachable) {
-      for (let standIn = standIns.shift(); standIn !== undefined; standIn = standIns.shift()) {
-        try {
-          existed = (await this.writeReplica(standIn, record, owner)) || existed;
-          replicas++;
-          break;
-        } catch (error) {
-          this.logger.warn({ node: standIn, key, err: (error as Error).message }, 'hinted write failed');
-        }
-      }
-    }
-    if (replicas === 0) throw new UnavailableError('Failed to write an entry');
-    return { replicas, existed };
+  write(key: string, request: WriteRequest): Promise<WriteOutcome> {
+    return this.serialized(key, () => this.writeNow(key, request));
   }
 
   async read(key: string): Promise<ReadOutcome> {
-    const targets = this.owners(key);
-    const answers = await this.readReplicas(targets, key);
-    if (answers.every((answer) => answer === undefined)) throw new UnavailableError('Failed to read an entry');
-    let found = newest(answers.map((answer) => answer ?? null));
-    if (!found) {
-      // No owner has ever seen the key; after a membership change the only
-      // copies may still sit on former owners that repair has not drained yet.
-      const others = this.cluster.aliveNodes().filter((node) => !targets.includes(node));
-      found = newest((await this.readReplicas(others, key)).map((answer) => answer ?? null));
+    const placement = this.place(key);
+    const survey = await this.survey(key, placement, null);
+    const decision = decideRead(survey);
+    if (decision.kind === 'unavailable') throw new UnavailableError(decision.reason);
+    const found = decision.kind === 'found' ? decision.record : decision.newest;
+    if (found) {
+      this.clock.observe(found.version[1]);
+      this.repair(placement.owners, survey.owners, found);
     }
-    if (!found) return { found: false };
-    this.clock.observe(found.version[1]);
-    this.repair(targets, answers, found);
-    if (found.value === null) return { found: false };
-    return { found: true, value: found.value, version: found.version };
+    if (decision.kind === 'not-found') return { found: false };
+    return { found: true, value: decision.record.value, version: decision.record.version };
   }
 
-  private owners(key: string): NodeId[] {
-    return owners(key, this.cluster.aliveNodes(), this.cluster.replicationFactor);
+  private async writeNow(key: string, { value, requestId, condition }: WriteRequest): Promise<WriteOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const placement = this.place(key);
+      const survey = await this.survey(key, placement, requestId ?? null);
+      const decision = decideWrite(survey, key, value, condition);
+      switch (decision.kind) {
+        case 'unavailable':
+          throw new UnavailableError(decision.reason);
+        case 'not-found':
+        case 'version-mismatch':
+        case 'exists':
+          return decision;
+        case 'replay':
+          return this.replay(placement, survey, decision.result, decision.version);
+      }
+      if (decision.above && decision.above[0] > survey.term) {
+        // Only a second leader (a partition) or a term not yet caught up writes above our term.
+        throw new UnavailableError(`A newer term (${decision.above[0]}) holds this key; the cluster is electing`);
+      }
+      if (decision.above) this.clock.observe(decision.above[1]);
+      const record: ReplicaRecord = {
+        key,
+        version: [survey.term, this.clock.next(), this.cluster.self],
+        value,
+        ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
+      };
+      this.remember(key, record.version);
+      const fanout = await this.fanOut(record, placement);
+      if (fanout.beatenBy) {
+        this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
+        this.clock.observe(fanout.beatenBy[1]);
+        if (attempt < MAX_WRITE_ATTEMPTS) continue;
+        throw new UnavailableError('Failed to write an entry: replicas kept holding newer versions');
+      }
+      if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
+      return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
+    }
   }
 
-  private async writeReplica(node: NodeId, record: ReplicaRecord, hintFor: NodeId | null): Promise<boolean> {
+  /**
+   * A retried request some node already applied: the owners that lack its
+   * record (or a newer one) get it now, and the first answer is given again.
+   */
+  private async replay(placement: Placement, survey: Survey, result: WriteResultKind, version: Version): Promise<WriteOutcome> {
+    const found = newest([...survey.owners, ...survey.others])!;
+    const holds = (copy: Copy) => copy !== undefined && copy !== null && compareVersions(copy.version, version) >= 0;
+    const repaired = await Promise.allSettled(
+      placement.owners.map((node, i) => (holds(survey.owners[i]) || survey.owners[i] === undefined ? null : this.writeReplica(node, found, null))),
+    );
+    const replicas = repaired.filter((outcome, i) => holds(survey.owners[i]) || (outcome.status === 'fulfilled' && outcome.value?.applied)).length;
+    if (replicas === 0) throw new UnavailableError('Failed to write an entry');
+    return { kind: 'written', result, replicas, version };
+  }
+
+  private async fanOut(record: ReplicaRecord, { owners, rest }: Placement) {
+    const standIns = [...rest];
+    const results = await Promise.allSettled(owners.map((node) => this.writeReplica(node, record, null)));
+    const ownerVersions: (Version | undefined)[] = [];
+    const standInVersions: Version[] = [];
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') {
+        ownerVersions.push(result.value.current);
+        continue;
+      }
+      ownerVersions.push(undefined);
+      this.logger.warn({ node: owners[i], key: record.key, err: (result.reason as Error).message }, 'replica write failed');
+      for (let standIn = standIns.shift(); standIn !== undefined; standIn = standIns.shift()) {
+        try {
+          standInVersions.push((await this.writeReplica(standIn, record, owners[i]!)).current);
+          break;
+        } catch (error) {
+          this.logger.warn({ node: standIn, key: record.key, err: (error as Error).message }, 'hinted write failed');
+        }
+      }
+    }
+    return judgeFanout(record.version, ownerVersions, standInVersions);
+  }
+
+  /** Asks the owners (and, when they cannot settle it, every other alive node) what they hold. */
+  private async survey(key: string, { owners, rest }: Placement, requestId: string | null): Promise<Survey> {
+    const term = await this.cluster.term();
+    const ownerAnswers = await this.readReplicas(owners, key, requestId);
+    const ownerCopies = ownerAnswers.map((answer) => answer?.record);
+    // No owner has the key, or one is silent: hinted copies sit on stand-ins,
+    // and after a membership change the only copies may still sit on former
+    // owners that repair has not drained yet.
+    const otherAnswers = ownersSettle(ownerCopies) ? [] : await this.readReplicas(rest, key, requestId);
+    const known = [...ownerAnswers, ...otherAnswers].find((answer) => answer?.known)?.known ?? null;
+    return {
+      owners: ownerCopies,
+      others: otherAnswers.map((answer) => answer?.record),
+      known,
+      term,
+      lastIssued: this.issued.get(key),
+    };
+  }
+
+  private place(key: string): Placement {
+    const ranked = preferenceList(key, this.cluster.aliveNodes());
+    return { owners: ranked.slice(0, this.cluster.replicationFactor), rest: ranked.slice(this.cluster.replicationFactor) };
+  }
+
+  private remember(key: string, version: Version): void {
+    this.issued.delete(key);
+    this.issued.set(key, version);
+    if (this.issued.size > ISSUED_MEMORY) this.issued.delete(this.issued.keys().next().value!);
+  }
+
+  /** Runs `task` after every earlier task for the same key has settled. */
+  private serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(key) ?? Promise.resolve()).then(task, task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+
+  private async writeReplica(node: NodeId, record: ReplicaRecord, hintFor: NodeId | null): Promise<ApplyResult> {
     if (node === this.cluster.self) return (await this.store.apply([record], [hintFor]))[0]!;
     return this.remote.write(node, record, hintFor);
   }
 
-  /** One answer per node: the record, null for "holds nothing", undefined for unreachable. */
-  private async readReplicas(nodes: readonly NodeId[], key: string): Promise<(ReplicaRecord | null | undefined)[]> {
+  /** One answer per node, undefined for a node that did not answer. */
+  private async readReplicas(
+    nodes: readonly NodeId[],
+    key: string,
+    requestId: string | null,
+  ): Promise<({ record: ReplicaRecord | null; known: KnownRequest | null } | undefined)[]> {
     const results = await Promise.allSettled(
       nodes.map(async (node) => {
-        if (node !== this.cluster.self) return this.remote.read(node, key);
-        const stored = this.store.get(key);
-        return stored ? { key, ...stored } : null;
+        if (node !== this.cluster.self) return this.remote.read(node, key, requestId);
+        return { record: this.store.record(key), known: requestId ? this.store.knownRequest(requestId) : null };
       }),
     );
     return results.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
   }
 
   /** Read repair: owners that answered with an older copy, or none, get the newest. */
-  private repair(targets: readonly NodeId[], answers: readonly (ReplicaRecord | null | undefined)[], found: ReplicaRecord): void {
-    targets.forEach((node, i) => {
+  private repair(owners: readonly NodeId[], answers: readonly Copy[], found: ReplicaRecord): void {
+    owners.forEach((node, i) => {
       const answer = answers[i];
       if (answer === undefined || (answer && compareVersions(answer.version, found.version) >= 0)) return;
       this.writeReplica(node, found, null).catch((error: Error) =>

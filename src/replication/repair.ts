@@ -233,8 +233,8 @@ export class RepairService {
     for (let start = 0; start < keys.length && !this.stopped; start += this.options.batchSize) {
       const records: ReplicaRecord[] = [];
       for (const key of keys.slice(start, start + this.options.batchSize)) {
-        const stored = this.context.store.get(key);
-        if (stored) records.push({ key, ...stored });
+        const record = this.context.store.record(key);
+        if (record) records.push(record);
       }
       this.transfers += records.length;
       try {

@@ -36,3 +36,25 @@ export class HybridClock {
     if (timestamp > this.last) this.last = timestamp;
   }
 }
+
+/**
+ * The text form clients see (`x-warehouse-version`, `If-Match`, `GET -v`):
+ * `TERM.CLOCK.WRITER`, e.g. `3.1812345678901234.127.0.0.1:8001`. Term and
+ * clock are decimal integers; the writer (a node id) is everything after the
+ * second dot.
+ */
+export function formatVersion(version: Version): string {
+  return version.join('.');
+}
+
+const VERSION_TEXT = /^(\d{1,15})\.(\d{1,16})\.(\S{1,300})$/;
+
+/** The version written by `formatVersion`, or null for anything else. */
+export function parseVersion(text: string): Version | null {
+  const match = VERSION_TEXT.exec(text.trim());
+  if (!match) return null;
+  const term = Number(match[1]);
+  const clock = Number(match[2]);
+  if (!Number.isSafeInteger(term) || !Number.isSafeInteger(clock)) return null;
+  return [term, clock, match[3]!];
+}

@@ -23,17 +23,19 @@ import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { VALUE_ERROR, isJson, tooLargeError } from '../common/values.js';
 import type { Logger } from '../common/logger.js';
 import type { ReceiveResult } from '../membership/machine.js';
-import type { ReadOutcome, WriteOutcome } from '../replication/coordinator.js';
+import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coordinator.js';
 import { UnavailableError } from '../replication/coordinator.js';
+import { formatVersion } from '../replication/version.js';
+import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
 
 export interface NodeServices {
   heartbeat(): Heartbeat;
   stats(): NodeStats;
   leader(): { isLeader: boolean; leader: NodeId | null };
-  receiveGossip(gossip: Gossip): { result: ReceiveResult; answer: Gossip };
+  receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   documents: {
     read(key: string): Promise<ReadOutcome>;
-    write(key: string, value: string | null): Promise<WriteOutcome>;
+    write(key: string, request: WriteRequest): Promise<WriteOutcome>;
   };
   replicas: {
     write(request: ReplicaWriteRequest): Promise<ReplicaWriteResponse>;
@@ -53,7 +55,7 @@ export interface ServerOptions {
 }
 
 const KeyParams = Type.Object({ key: Type.String() });
-const Errors = { 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+const Errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
 // Typed loosely on purpose: every route, whatever its response schema, sends errors the same way.
 type AnyReply = FastifyReply<any, any, any, any, any, any, any, any>;
@@ -110,9 +112,17 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       if (!outcome.found) return sendError(reply, 404, 'Not found');
       return reply
         .header('content-type', 'application/json; charset=utf-8')
-        .header('x-warehouse-version', outcome.version.join('.'))
+        .header(VERSION_HEADER, formatVersion(outcome.version))
         .send(outcome.value);
     });
+
+    /** The answers a write can get besides success, each with the current version where there is one. */
+    const refused = (reply: AnyReply, outcome: Exclude<WriteOutcome, { kind: 'written' }>): void => {
+      if (outcome.kind === 'not-found') return sendError(reply, 404, 'Not found');
+      if (outcome.current) void reply.header(VERSION_HEADER, formatVersion(outcome.current));
+      if (outcome.kind === 'exists') return sendError(reply, 409, keyExists(outcome.current));
+      sendError(reply, 412, versionMismatch(outcome.current));
+    };
 
     documents.put(
       '/v1/documents/:key',
@@ -122,8 +132,14 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
         if (!key) return sendError(reply, 400, KEY_ERROR);
         const value = typeof request.body === 'string' ? request.body : '';
         if (!isJson(value)) return sendError(reply, 400, VALUE_ERROR);
-        const { replicas, existed } = await services.documents.write(key, value);
-        return reply.code(existed ? 200 : 201).send({ result: existed ? 'updated' : 'created', replicas });
+        const headers = parseWriteHeaders(request.headers, 'PUT');
+        if ('error' in headers) return sendError(reply, 400, headers.error);
+        const outcome = await services.documents.write(key, { value, ...headers });
+        if (outcome.kind !== 'written') return refused(reply, outcome);
+        return reply
+          .code(outcome.result === 'created' ? 201 : 200)
+          .header(VERSION_HEADER, formatVersion(outcome.version))
+          .send({ result: outcome.result, replicas: outcome.replicas });
       },
     );
 
@@ -133,9 +149,11 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       async (request, reply) => {
         const key = normalizeKey(request.params.key);
         if (!key) return sendError(reply, 400, KEY_ERROR);
-        const { replicas, existed } = await services.documents.write(key, null);
-        if (!existed) return sendError(reply, 404, 'Not found');
-        return reply.send({ result: 'deleted', replicas });
+        const headers = parseWriteHeaders(request.headers, 'DELETE');
+        if ('error' in headers) return sendError(reply, 400, headers.error);
+        const outcome = await services.documents.write(key, { value: null, ...headers });
+        if (outcome.kind !== 'written') return refused(reply, outcome);
+        return reply.header(VERSION_HEADER, formatVersion(outcome.version)).send({ result: 'deleted', replicas: outcome.replicas });
       },
     );
 
@@ -146,8 +164,8 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     });
   });
 
-  app.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: ErrorBody } } }, (request, reply) => {
-    const { result, answer } = services.receiveGossip(request.body);
+  app.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: ErrorBody } } }, async (request, reply) => {
+    const { result, answer } = await services.receiveGossip(request.body);
     if (!result.accepted) return sendError(reply, 409, result.reason);
     return answer;
   });

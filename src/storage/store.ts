@@ -4,11 +4,39 @@
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { ReplicaRecord, Version } from '../protocol/schemas.js';
+import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
 
-/** On disk: [term, clock, writer, value or null for a tombstone]. */
-type Stored = [number, number, string, string | null];
+/**
+ * On disk: [term, clock, writer, value or null for a tombstone], then the
+ * idempotency key and answer of the client request that wrote it, if any.
+ */
+type Stored = [number, number, string, string | null] | [number, number, string, string | null, string, WriteResultKind];
+
+/** Request index entry: [key, term, clock, writer, answer, wall-clock ms when indexed]. */
+type IndexedRequest = [string, number, number, string, WriteResultKind, number];
+
+/**
+ * The request index is what makes a client's retry idempotent: it must outlive
+ * the client's whole retry window (its failover timeout, 25 s by default) by
+ * far, and stays bounded whatever the write rate.
+ */
+export const REQUEST_INDEX_LIMITS = { maxEntries: 200_000, maxAgeMs: 60 * 60 * 1000 };
+
+export interface StoreOptions {
+  now?: () => number;
+  requestIndex?: typeof REQUEST_INDEX_LIMITS;
+}
+/** Expired entries dropped per write batch: pruning keeps pace without stalling a commit. */
+const PRUNE_PER_BATCH = 256;
+
+/** Per record of a batch: stored (or already held exactly), and the version held now. */
+export interface ApplyResult {
+  applied: boolean;
+  current: Version;
+}
+
+const MAX_TERM_KEY = 'maxRecordTerm';
 
 export interface StoredRecord {
   version: Version;
@@ -27,18 +55,41 @@ function versionOf(stored: Stored): Version {
   return [stored[0], stored[1], stored[2]];
 }
 
+function requestOf(stored: Stored): RecordRequest | undefined {
+  return stored.length === 6 ? { id: stored[4], result: stored[5] } : undefined;
+}
+
+function toStored(record: ReplicaRecord): Stored {
+  const [term, clock, writer] = record.version;
+  return record.request ? [term, clock, writer, record.value, record.request.id, record.request.result] : [term, clock, writer, record.value];
+}
+
+/** Sorts by time in the age index: fixed-width milliseconds, then the id. */
+function ageKey(at: number, id: string): string {
+  return `${String(at).padStart(15, '0')}|${id}`;
+}
+
 export class ReplicaStore {
   private readonly watchers: ((keys: readonly string[]) => void)[] = [];
+  private maxTerm: number;
+  private requestCount: number;
 
   private constructor(
     private readonly root: RootDatabase,
     private readonly records: Database<Stored, string>,
     private readonly meta: Database<unknown, string>,
     private readonly hints: Database<null, string>,
-  ) {}
+    private readonly requests: Database<IndexedRequest, string>,
+    private readonly requestAges: Database<null, string>,
+    private readonly now: () => number,
+    private readonly limits: typeof REQUEST_INDEX_LIMITS,
+  ) {
+    this.maxTerm = (meta.get(MAX_TERM_KEY) as number | undefined) ?? 0;
+    this.requestCount = (requests.getStats() as { entryCount: number }).entryCount;
+  }
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
-  static open(dir: string): ReplicaStore {
+  static open(dir: string, { now = Date.now, requestIndex = REQUEST_INDEX_LIMITS }: StoreOptions = {}): ReplicaStore {
     try {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
@@ -52,6 +103,10 @@ export class ReplicaStore {
         root.openDB<Stored, string>({ name: 'records' }),
         root.openDB<unknown, string>({ name: 'meta' }),
         root.openDB<null, string>({ name: 'hints' }),
+        root.openDB<IndexedRequest, string>({ name: 'requests' }),
+        root.openDB<null, string>({ name: 'request-ages' }),
+        now,
+        requestIndex,
       );
     } catch (error) {
       throw new StorageError(`cannot open the store in ${dir}: ${(error as Error).message}`);
@@ -61,6 +116,29 @@ export class ReplicaStore {
   get(key: string): StoredRecord | undefined {
     const stored = this.records.get(key);
     return stored && { version: versionOf(stored), value: stored[3] };
+  }
+
+  /** The record as replicas exchange it, with the request that wrote it. */
+  record(key: string): ReplicaRecord | null {
+    const stored = this.records.get(key);
+    if (!stored) return null;
+    const request = requestOf(stored);
+    return { key, version: versionOf(stored), value: stored[3], ...(request ? { request } : {}) };
+  }
+
+  /** A client request this replica applied (for any key), while the index keeps it. */
+  knownRequest(id: string): KnownRequest | null {
+    const entry = this.requests.get(id);
+    if (!entry || this.now() - entry[5] > this.limits.maxAgeMs) return null;
+    return { key: entry[0], version: [entry[1], entry[2], entry[3]], result: entry[4] };
+  }
+
+  /**
+   * The highest term of any record ever applied here: a node must never lead
+   * at a lower term than data it holds. Kept as metadata, never scanned.
+   */
+  highestTerm(): number {
+    return this.maxTerm;
   }
 
   count(): number {
@@ -78,23 +156,61 @@ export class ReplicaStore {
    * out-of-order deliveries are harmless. Resolves once the batch is on disk
    * (fsynced): an acknowledged write survives SIGKILL and power loss.
    * `hintFor[i]` names the owner that record i stands in for (hinted handoff).
-   * Returns, per record, whether a live value was stored before.
+   * Returns, per record, whether it is now held here and the version held:
+   * a record refused as not newer tells the writer what beat it.
    */
-  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<boolean[]> {
-    const hadValue = await this.records.transaction(() =>
-      records.map((record, i) => {
-        const current = this.records.get(record.key);
-        if (isNewer(record.version, current && versionOf(current))) {
-          this.records.put(record.key, [record.version[0], record.version[1], record.version[2], record.value]);
+  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    const now = this.now();
+    const results = await this.records.transaction(() => {
+      const applied = records.map((record, i): ApplyResult => {
+        const stored = this.records.get(record.key);
+        const current = stored && versionOf(stored);
+        const newer = isNewer(record.version, current);
+        if (newer) {
+          this.records.put(record.key, toStored(record));
+          if (record.request) this.indexRequest(record, now);
+          if (record.version[0] > this.maxTerm) this.raiseMaxTerm(record.version[0]);
         }
         const owner = hintFor?.[i];
         if (owner) this.hints.put(hintKey(owner, record.key), null);
-        return current !== undefined && current[3] !== null;
-      }),
-    );
+        if (newer || !current) return { applied: true, current: record.version };
+        return { applied: compareVersions(current, record.version) === 0, current };
+      });
+      this.pruneRequests(now);
+      return applied;
+    });
     await this.root.flushed;
     this.changed(records.map((record) => record.key));
-    return hadValue;
+    return results;
+  }
+
+  private indexRequest(record: ReplicaRecord, now: number): void {
+    const { id, result } = record.request!;
+    if (this.requests.get(id) === undefined) this.requestCount++;
+    this.requests.put(id, [record.key, record.version[0], record.version[1], record.version[2], result, now]);
+    this.requestAges.put(ageKey(now, id), null);
+  }
+
+  /** Drops the oldest index entries beyond the count limit or older than the age limit. */
+  private pruneRequests(now: number): void {
+    let budget = PRUNE_PER_BATCH;
+    for (const age of this.requestAges.getKeys({ limit: PRUNE_PER_BATCH })) {
+      const at = Number(age.slice(0, 15));
+      if (budget-- <= 0 || (this.requestCount <= this.limits.maxEntries && now - at <= this.limits.maxAgeMs)) break;
+      const id = age.slice(16);
+      this.requestAges.remove(age);
+      const entry = this.requests.get(id);
+      // A re-indexed id has a newer age entry; only its latest one removes it.
+      if (entry && entry[5] === at) {
+        this.requests.remove(id);
+        this.requestCount--;
+      }
+    }
+  }
+
+  private raiseMaxTerm(term: number): void {
+    this.maxTerm = term;
+    this.meta.put(MAX_TERM_KEY, term);
   }
 
   /** Calls `watcher` with the keys of every committed change. */
@@ -145,7 +261,8 @@ export class ReplicaStore {
   /** Every record in key order; the scan reads a consistent snapshot lazily. */
   *entries(start?: string, end?: string): Generator<ReplicaRecord> {
     for (const { key, value } of this.records.getRange({ start, end, snapshot: true })) {
-      yield { key, version: versionOf(value), value: value[3] };
+      const request = requestOf(value);
+      yield { key, version: versionOf(value), value: value[3], ...(request ? { request } : {}) };
     }
   }
 

@@ -76,7 +76,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
     assert.equal(await cluster.waitForLeader(THIRD, 10_000), THIRD);
 
     const read = await inParallel(keys, 32, (key) => client!.get(key));
-    read.forEach((answer, i) => assert.deepEqual(answer, { found: true, value: value(i) }, `key ${keys[i]}`));
+    read.forEach((answer, i) => assert.deepEqual(answer.found && answer.value, value(i), `key ${keys[i]}`));
   });
 
   it('leadership is sticky: the old leader restarts from its data dir and rejoins as a follower', async () => {
@@ -124,7 +124,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
     // The client follows and the data written through the old leaders is all there.
     const keys = makeKeys(2, 600);
     const read = await inParallel(keys.slice(0, 100), 16, (key) => client!.get(key));
-    read.forEach((answer, i) => assert.deepEqual(answer, { found: true, value: JSON.stringify({ i, name: `artifact ${i}` }) }));
+    read.forEach((answer, i) => assert.deepEqual(answer.found && answer.value, JSON.stringify({ i, name: `artifact ${i}` })));
     assert.equal(client!.heartbeat().node, FIRST);
   });
 

@@ -142,6 +142,51 @@ describe('linearizability search (register)', () => {
   });
 });
 
+describe('the store is held to its answers', () => {
+  const answered = <T extends Op>(o: T, result: string): T => ({ ...o, result });
+
+  it('accepts answers that follow the state at the linearization point', () => {
+    const ops = [
+      answered(set(0, 'a', 0, 1), 'created'),
+      answered(set(0, 'b', 2, 3), 'updated'),
+      answered(del(0, 4, 5), 'deleted'),
+      answered(del(0, 6, 7), 'not-found'),
+      answered(set(0, 'c', 8, 9), 'created'),
+    ];
+    assert.equal(checkRegister(ops).verdict, 'linearizable');
+  });
+
+  it('rejects "updated" for a deleted key and "deleted" for an absent one (an owner that missed a DELETE)', () => {
+    const updated = [answered(set(0, 'a', 0, 1), 'created'), answered(del(0, 2, 3), 'deleted'), answered(set(0, 'b', 4, 5), 'updated')];
+    assert.equal(checkRegister(updated).verdict, 'not-linearizable');
+    const deleted = [answered(set(0, 'a', 0, 1), 'created'), answered(del(0, 2, 3), 'deleted'), answered(del(0, 4, 5), 'deleted')];
+    const verdict = checkRegister(deleted);
+    assert.equal(verdict.verdict, 'not-linearizable');
+    assert.match(verdict.failure!.message, /DELETE answered deleted/);
+  });
+
+  it('rejects answers no state explains: "updated" for a key never written, two sequential "created"', () => {
+    const ops = [answered(set(0, 'a', 0, 10), 'updated'), answered(get(1, null, 11, 12), 'not-found')];
+    assert.equal(checkRegister(ops).verdict, 'not-linearizable', 'updated needs the key present before');
+    assert.equal(checkRegister([answered(set(0, 'a', 0, 1), 'created'), answered(set(1, 'b', 2, 3), 'created')]).verdict, 'not-linearizable');
+  });
+
+  it('lets concurrent writers explain each other\'s answers in either order', () => {
+    const ops = [answered(set(0, 'a', 0, 10), 'created'), answered(set(1, 'b', 1, 9), 'updated')];
+    assert.equal(checkRegister(ops).verdict, 'linearizable', 'a before b');
+    assert.equal(checkRegister([answered(del(0, 0, 10), 'not-found'), answered(set(1, 'b', 1, 9), 'created')]).verdict, 'linearizable');
+  });
+
+  it('an info write may explain an answer that needs the key present, even unread; a failed one never does', () => {
+    const info = [answered(set(0, 'a', 0, 1), 'created'), answered(del(0, 2, 3), 'deleted'), set(1, 'x', 4, 5, 'info'), answered(set(0, 'b', 6, 7), 'updated')];
+    assert.equal(checkRegister(info).verdict, 'linearizable', 'the info SET x took effect before b');
+    const failed = [answered(set(0, 'a', 0, 1), 'created'), answered(del(0, 2, 3), 'deleted'), set(1, 'x', 4, 5, 'fail'), answered(set(0, 'b', 6, 7), 'updated')];
+    assert.equal(checkRegister(failed).verdict, 'not-linearizable', 'a failed SET never happened');
+    // An info op's own answer is unknown and constrains nothing.
+    assert.equal(checkRegister([answered(set(0, 'a', 0, 1), 'created'), answered(set(1, 'b', 2, 3, 'info'), 'created')]).verdict, 'linearizable');
+  });
+});
+
 /** Every permutation respecting real time (small histories only). */
 function bruteForce(ops: readonly RegisterOp[]): boolean {
   const relevant = ops.filter((o) => o.outcome !== 'fail' && !(o.outcome === 'info' && o.f === 'get'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnavailableError, InvalidRequestError, WarehouseError, type Heartbeat } from '../../src/client/index.js';
+import { ConflictError, UnavailableError, InvalidRequestError, WarehouseError, type Heartbeat } from '../../src/client/index.js';
 import { execute, type DocumentClient } from '../../src/cli/execute.js';
 import { formatConnection, formatDelete, formatError, formatGet, formatStatus, formatWrite } from '../../src/cli/format.js';
 import { parseLine, unquote } from '../../src/cli/parse.js';
@@ -65,6 +65,24 @@ describe('parseLine', () => {
     assert.deepEqual(parseLine(`SET ${KEY} {name: 1}`), { kind: 'error', message: 'Value is not valid JSON' });
     assert.deepEqual(parseLine(`SET ${KEY} '`), { kind: 'error', message: 'Value is not valid JSON' });
   });
+
+  it('parses versions and conditions: GET -v, SET ... IF <version> / IF ABSENT, DELETE ... IF <version>', () => {
+    const V = '3.1812345678901234.127.0.0.1:8001';
+    assert.deepEqual(parseLine(`GET -v ${KEY}`), { kind: 'get', key: KEY, withVersion: true });
+    assert.deepEqual(parseLine(`get -V ${KEY}`), { kind: 'get', key: KEY, withVersion: true });
+    assert.deepEqual(parseLine(`SET ${KEY} '${COMB}' IF ${V}`), { kind: 'set', key: KEY, value: COMB, condition: { ifVersion: V } });
+    assert.deepEqual(parseLine(`SET ${KEY} {"a": 1} if absent`), { kind: 'set', key: KEY, value: '{"a": 1}', condition: { ifAbsent: true } });
+    assert.deepEqual(parseLine(`DELETE ${KEY} IF ${V}`), { kind: 'delete', key: KEY, ifVersion: V });
+    // A string value that merely ends in "IF ..." stays a plain value.
+    assert.deepEqual(parseLine(`SET ${KEY} "stop IF ABSENT"`), { kind: 'set', key: KEY, value: '"stop IF ABSENT"' });
+    const badVersion = { kind: 'error', message: 'Version is not valid (GET -v KEY shows it, e.g. 3.1812345678901234.127.0.0.1:8001)' };
+    assert.deepEqual(parseLine(`SET ${KEY} 1 IF seven`), badVersion);
+    assert.deepEqual(parseLine(`DELETE ${KEY} IF 1.x`), badVersion);
+    assert.deepEqual(parseLine(`SET ${KEY} {bad IF ABSENT`), { kind: 'error', message: 'Value is not valid JSON' });
+    assert.deepEqual(parseLine(`DELETE ${KEY} IF`), { kind: 'error', message: 'DELETE takes exactly one key' });
+    assert.deepEqual(parseLine(`GET -v`), { kind: 'error', message: 'GET takes exactly one key' });
+    assert.deepEqual(parseLine(`GET -v 12345`), { kind: 'error', message: 'Key is not a proper UUID4' });
+  });
 });
 
 describe('unquote', () => {
@@ -110,7 +128,7 @@ describe('format', () => {
   });
 
   it('prints documents in single quotes, unchanged', () => {
-    assert.equal(formatGet({ found: true, value: COMB }), `'${COMB}'`);
+    assert.equal(formatGet({ found: true, value: COMB, version: '1.2.a:1' }), `'${COMB}'`);
     assert.equal(formatGet({ found: false }), 'Not found');
   });
 
@@ -141,18 +159,39 @@ describe('format', () => {
 describe('execute', () => {
   function fake(overrides: Partial<DocumentClient>): DocumentClient {
     const refuse = (): never => assert.fail('unexpected call');
-    return { get: refuse, set: refuse, delete: refuse, locate: refuse, cluster: refuse, heartbeat, ...overrides };
+    return { get: refuse, set: refuse, create: refuse, delete: refuse, locate: refuse, cluster: refuse, heartbeat, ...overrides };
   }
 
   it('answers the transcript commands', async () => {
     const client = fake({
-      set: async (key, value) => (assert.equal(key, KEY), assert.equal(value, COMB), { result: 'created', replicas: 2 }),
-      get: async () => ({ found: true, value: COMB }),
+      set: async (key, value) => (assert.equal(key, KEY), assert.equal(value, COMB), { result: 'created', replicas: 2, version: '1.2.a:1' }),
+      get: async () => ({ found: true, value: COMB, version: '1.2.a:1' }),
       delete: async () => ({ found: true, result: 'deleted', replicas: 2 }),
     });
     assert.deepEqual(await execute({ kind: 'set', key: KEY, value: COMB }, client), ['Created (2 replicas)']);
     assert.deepEqual(await execute({ kind: 'get', key: KEY }, client), [`'${COMB}'`]);
     assert.deepEqual(await execute({ kind: 'delete', key: KEY }, client), ['Deleted (2 replicas)']);
+  });
+
+  it('shows versions and runs conditional writes, with conflicts as one Error line', async () => {
+    const V = '3.18.127.0.0.1:8001';
+    const calls: unknown[] = [];
+    const conflict = (message: string) => async (): Promise<never> => {
+      throw new ConflictError(message, V);
+    };
+    const client = fake({
+      get: async () => ({ found: true, value: COMB, version: V }),
+      set: async (_key, _value, options) => (calls.push(['set', options]), { result: 'updated', replicas: 2, version: V }),
+      create: conflict(`Key exists (current: ${V})`),
+      delete: async (_key, options) => (calls.push(['delete', options]), { found: true, result: 'deleted', replicas: 2 }),
+    });
+    assert.deepEqual(await execute({ kind: 'get', key: KEY, withVersion: true }, client), [`'${COMB}'`, `Version: ${V}`]);
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: '1', condition: { ifVersion: V } }, client), ['Updated (2 replicas)']);
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: '1', condition: { ifAbsent: true } }, client), [`Error: Key exists (current: ${V})`]);
+    assert.deepEqual(await execute({ kind: 'delete', key: KEY, ifVersion: V }, client), ['Deleted (2 replicas)']);
+    assert.deepEqual(calls, [['set', { ifVersion: V }], ['delete', { ifVersion: V }]]);
+    const stale = fake({ set: conflict(`Version mismatch (current: ${V})`) });
+    assert.deepEqual(await execute({ kind: 'set', key: KEY, value: '1', condition: { ifVersion: '1.1.a:1' } }, stale), [`Error: Version mismatch (current: ${V})`]);
   });
 
   it('turns an unavailable cluster into the storage-level message', async () => {
