@@ -1,16 +1,16 @@
 // `npm start`: the task's three-node cluster (ports 8765, 9876, 8697,
 // replication factor 2, data under ./data/) with the REPL attached, so a
-// newcomer sees the transcript at once. The nodes stop when the REPL ends.
+// newcomer sees the transcript at once. The REPL runs in this process with the
+// demo's meta-commands (\kill 2, \add…). The nodes stop when the REPL ends.
 // `npm start -- --consistent` first starts three etcd members (Debian's
 // etcd-server) and runs the nodes in the consistent mode on them.
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../local-cluster/local-cluster.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../local-cluster/etcd-cluster.js';
+import { runCli } from '../cli/main.js';
+import { DemoControls } from '../demo/controls.js';
 
 const PORTS = [8765, 9876, 8697];
-const CLI_BIN = fileURLToPath(new URL('./warehouse-cli.js', import.meta.url));
 const USAGE = 'usage: npm start [-- --consistent]';
 
 const args = process.argv.slice(2);
@@ -28,7 +28,7 @@ if (consistent) {
 }
 
 let etcd: EtcdCluster | null = null;
-let cluster: LocalCluster | null = null;
+let started: LocalCluster | null = null;
 try {
   if (consistent) {
     mkdirSync('data', { recursive: true });
@@ -36,23 +36,28 @@ try {
     etcd = await EtcdCluster.start({ bin: DEFAULT_ETCD_BIN, workDir: 'data' });
     process.stderr.write(`etcd is up: --coordinator ${etcd.coordinatorUrl}\n`);
   }
-  cluster = new LocalCluster({ baseDir: 'data', replicationFactor: 2, logLevel: 'warn', keepData: true, coordinator: etcd?.coordinatorUrl });
+  started = new LocalCluster({ baseDir: 'data', replicationFactor: 2, logLevel: 'warn', keepData: true, coordinator: etcd?.coordinatorUrl });
   const mode = consistent ? ' in the consistent mode' : '';
   process.stderr.write(`Starting a Warehouse 13 cluster${mode} on 127.0.0.1 ports ${PORTS.join(', ')} (logs in data/*.log)...\n`);
-  await cluster.start(PORTS);
+  await started.start(PORTS);
 } catch (error) {
   process.stderr.write(`Error: ${(error as Error).message}\n`);
-  await cluster?.stop();
+  await started?.stop();
   await etcd?.stop();
   process.exit(1);
 }
+const cluster = started;
+process.stderr.write(`Dashboard: http://127.0.0.1:${PORTS[0]}/ui/ — demo controls: \\nodes \\kill N \\pause N \\resume N \\restart N \\add \\ui (\\help)\n`);
 
-const repl = spawn(process.execPath, [CLI_BIN, '-H', '127.0.0.1', '-P', String(PORTS[0])], { stdio: 'inherit' });
-// Ctrl-C belongs to the REPL; the nodes are stopped when it exits.
-process.on('SIGINT', () => {});
-async function stopAll(code: number | null): Promise<never> {
-  await Promise.all(cluster!.running().map((node) => node.stop('SIGTERM')));
+// Ctrl-C during a command exits at once; local-cluster kills the nodes as this process exits.
+process.on('SIGINT', () => process.exit(130));
+
+let code = 1;
+try {
+  code = await runCli([process.argv[0]!, 'warehouse-cli', '-H', '127.0.0.1', '-P', String(PORTS[0])], new DemoControls(cluster));
+} finally {
+  // SIGCONT first (node.stop does it): a paused node cannot act on SIGTERM.
+  await Promise.all(cluster.running().map((node) => node.stop('SIGTERM')));
   await etcd?.stop();
-  process.exit(code ?? 0);
 }
-repl.on('exit', (code) => void stopAll(code));
+process.exit(code);

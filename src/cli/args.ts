@@ -13,12 +13,17 @@ export interface CliOptions {
   /** Undefined: derived from the cluster's failure timeout. */
   failoverTimeoutMs: number | undefined;
   historyFile: string;
+  /** One command to run instead of the REPL (one-shot mode); empty for the REPL. */
+  command: string[];
+  /** One-shot answers as JSON. */
+  json: boolean;
 }
 
 /** Parses argv (process.argv layout); throws commander's CommanderError for help, version and bad flags. */
 export function parseArgs(argv: readonly string[], version: string): CliOptions {
   const program = new Command('warehouse-cli')
-    .description('REPL for a Warehouse 13 cluster: SET, GET and DELETE JSON documents by UUID4 key')
+    .description('REPL for a Warehouse 13 cluster: SET, GET and DELETE JSON documents by UUID4 key. With a command, runs only that command and exits (0 done, 1 not found or failed, 2 usage)')
+    .argument('[command...]', 'one command to run instead of the REPL, e.g. GET <key>')
     .version(version)
     .addOption(new Option('-H, --host <host>', 'any node of the cluster').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('-P, --port <port>', 'its port').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
@@ -30,6 +35,9 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
       ),
     )
     .addOption(new Option('--history-file <path>', 'where the command history is kept').default(join(homedir(), '.warehouse13_history')))
+    .addOption(new Option('--json', 'print the answer of a one-shot command as JSON'))
+    // Options end at the command: its value may start with a dash.
+    .passThroughOptions()
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(oneLineError(message)) });
   program.parse(argv);
@@ -40,6 +48,7 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     requestTimeout: number;
     failoverTimeout?: number;
     historyFile: string;
+    json?: boolean;
   }>();
   return {
     host: options.host,
@@ -48,5 +57,7 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     requestTimeoutMs: options.requestTimeout,
     failoverTimeoutMs: options.failoverTimeout,
     historyFile: options.historyFile,
+    command: program.args,
+    json: options.json === true,
   };
 }

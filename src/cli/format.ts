@@ -13,6 +13,8 @@ export const HELP_TEXT = [
   '  DELETE <key>       delete the document',
   '  DELETE <key> IF <version>       delete it only if it still has that version',
   '  STATUS             show the leader, nodes, warnings and repair state',
+  '  LOCATE <key>       show the nodes that own the key and the version each holds',
+  '  NODES              list every node with its role, state, term and last heartbeat',
   '  HELP               show this help',
   '  EXIT, QUIT         leave (Ctrl-D does too)',
 ];

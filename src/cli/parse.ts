@@ -9,6 +9,8 @@ export type Command =
   | { kind: 'set'; key: string; value: string; condition?: WriteCondition }
   | { kind: 'get'; key: string; withVersion?: true }
   | { kind: 'delete'; key: string; ifVersion?: string }
+  | { kind: 'locate'; key: string }
+  | { kind: 'nodes' }
   | { kind: 'status' }
   | { kind: 'help' }
   | { kind: 'exit' };
@@ -17,10 +19,14 @@ export type Parsed = Command | { kind: 'error'; message: string } | { kind: 'emp
 
 const NO_ARGUMENTS = new Map<string, Command>([
   ['STATUS', { kind: 'status' }],
+  ['NODES', { kind: 'nodes' }],
   ['HELP', { kind: 'help' }],
   ['EXIT', { kind: 'exit' }],
   ['QUIT', { kind: 'exit' }],
 ]);
+
+/** Every command name, for completion. */
+export const COMMAND_NAMES = ['SET', 'GET', 'DELETE', 'LOCATE', ...NO_ARGUMENTS.keys()];
 
 /** Turns one REPL line into a command; validates key and value so typos cost no round trip. */
 export function parseLine(line: string): Parsed {
@@ -30,6 +36,7 @@ export function parseLine(line: string): Parsed {
   if (name === 'SET') return parseSet(rest);
   if (name === 'GET') return parseGet(rest);
   if (name === 'DELETE') return parseDelete(rest);
+  if (name === 'LOCATE') return parseLocate(rest);
   const command = NO_ARGUMENTS.get(name);
   if (!command) return usage(`Unknown command "${word}" (try HELP)`);
   return rest === '' ? command : usage(`${name} takes no arguments`);
@@ -42,6 +49,13 @@ function parseGet(args: string): Parsed {
   if (key === '' || extra !== '') return usage('GET takes exactly one key');
   if (!isUuid4(key)) return usage(KEY_ERROR);
   return withVersion ? { kind: 'get', key, withVersion } : { kind: 'get', key };
+}
+
+function parseLocate(args: string): Parsed {
+  const { word: key, rest } = splitWord(args);
+  if (key === '' || rest !== '') return usage('LOCATE takes exactly one key');
+  if (!isUuid4(key)) return usage(KEY_ERROR);
+  return { kind: 'locate', key };
 }
 
 function parseDelete(args: string): Parsed {

@@ -3,7 +3,17 @@ import type { Heartbeat, WarehouseClient } from '../client/index.js';
 import { execute } from './execute.js';
 import { formatConnection, formatError, formatWarnings } from './format.js';
 import { HISTORY_SIZE, loadHistory, saveHistory } from './history.js';
-import { parseLine } from './parse.js';
+import { COMMAND_NAMES, parseLine } from './parse.js';
+import type { Paint } from './colors.js';
+import { completeCommand } from './completion.js';
+
+/** Meta-commands (`\kill 2`…) of the REPL's host; the demo has them, a plain REPL does not. */
+export interface ReplControls {
+  readonly names: readonly string[];
+  run(line: string): Promise<string[]>;
+}
+
+const NO_CONTROLS = 'Meta-commands such as \\kill control the demo\'s nodes: they work only in the demo (npm start)';
 
 export interface ReplOptions {
   client: WarehouseClient;
@@ -12,18 +22,30 @@ export interface ReplOptions {
   /** Interactive: prompt, line editing, history. Otherwise only answers are printed. */
   terminal: boolean;
   historyFile?: string;
+  paint?: Paint;
+  controls?: ReplControls;
 }
 
 const PROMPT = '> ';
 
 /** Prints the banner, answers lines strictly in order and resolves at EXIT or end of input. */
-export async function runRepl({ client, input, output, terminal, historyFile }: ReplOptions): Promise<void> {
+export async function runRepl({ client, input, output, terminal, historyFile, paint = (line) => line, controls }: ReplOptions): Promise<void> {
   const history = terminal && historyFile ? loadHistory(historyFile) : [];
-  const rl = createInterface({ input, output, terminal, history, historySize: HISTORY_SIZE, removeHistoryDuplicates: true, prompt: PROMPT });
+  const names = [...COMMAND_NAMES, ...(controls?.names ?? [])];
+  const rl = createInterface({
+    input,
+    output,
+    terminal,
+    history,
+    historySize: HISTORY_SIZE,
+    removeHistoryDuplicates: true,
+    prompt: PROMPT,
+    ...(terminal ? { completer: (line: string) => completeCommand(line, names) } : {}),
+  });
   if (terminal && historyFile) rl.on('history', (lines: string[]) => saveHistory(historyFile, lines));
 
   let busy = false;
-  const print = (lines: readonly string[]): void => void output.write(lines.map((line) => `${line}\n`).join(''));
+  const print = (lines: readonly string[]): void => void output.write(lines.map((line) => `${paint(line)}\n`).join(''));
   const prompt = (): void => {
     if (terminal) rl.prompt();
   };
@@ -71,14 +93,15 @@ export async function runRepl({ client, input, output, terminal, historyFile }: 
     prompt();
     // The iterator buffers lines that arrive while a command runs, so answers stay in input order.
     for await (const line of rl) {
-      const parsed = parseLine(line);
+      const parsed = line.trimStart().startsWith('\\') ? ({ kind: 'meta' } as const) : parseLine(line);
       if (parsed.kind === 'exit') {
         exited = true;
         break;
       }
       if (parsed.kind !== 'empty') {
         busy = true;
-        print(parsed.kind === 'error' ? [formatError(parsed.message)] : await execute(parsed, client));
+        if (parsed.kind === 'meta') print(controls ? await controls.run(line) : [formatError(NO_CONTROLS)]);
+        else print(parsed.kind === 'error' ? [formatError(parsed.message)] : await execute(parsed, client));
         busy = false;
       }
       prompt();

@@ -4,6 +4,7 @@ import { formatAddress, parseAddress } from '../common/address.js';
 import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { VALUE_ERROR, isJson } from '../common/values.js';
 import { type Heartbeat, WriteResult, checker } from '../protocol/schemas.js';
+import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, locatePath } from '../protocol/dashboard.js';
 import { type Verdict, judgeAnswer } from './answers.js';
 import { claimsLeadership, failoverTimeoutMs, nodesNamedBy, parseHeartbeat, rankLeaderCandidates } from './discovery.js';
 import { randomUUID } from 'node:crypto';
@@ -51,6 +52,8 @@ const HEARTBEAT_TIMEOUT_CAP_MS = 2_000;
 const MAX_REDIRECTS = 5;
 
 const isWriteResult = checker(WriteResult);
+const isKeyLocation = checker(KeyLocation);
+const isClusterSnapshot = checker(ClusterSnapshot);
 
 interface Round {
   leader: Heartbeat | null;
@@ -130,6 +133,44 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
     const { verdict, answer } = await this.request('PUT', path, value, conditions);
     if (verdict.kind !== 'ok') throw new WarehouseError('Unexpected answer: HTTP 404 to a write');
     return { ...writeResult(answer, 'created', 'updated'), ...versionOf(answer) };
+  }
+
+  /** Which nodes own a key and the version each holds. */
+  async locate(key: string): Promise<KeyLocation> {
+    const normalized = normalizeKey(key);
+    if (normalized === null) throw new InvalidRequestError(KEY_ERROR);
+    return this.inspect(locatePath(normalized), isKeyLocation);
+  }
+
+  /** Every node the cluster knows, with its role and state, as the leader sees it. */
+  async cluster(): Promise<ClusterSnapshot> {
+    return this.inspect(CLUSTER_PATH, isClusterSnapshot);
+  }
+
+  /** A read-only question any node can answer: the leader first, then every other known node. */
+  private async inspect<T>(path: string, check: (value: unknown) => value is T): Promise<T> {
+    const failures: NodeUnreachableError[] = [];
+    for (const node of new Set([...(this.latest ? [this.latest.node] : []), ...this.known])) {
+      let answer: Answer;
+      try {
+        answer = await this.transport.send(node, { method: 'GET', path, timeoutMs: this.requestTimeoutMs });
+      } catch (error) {
+        if (!(error instanceof NodeUnreachableError)) throw error;
+        failures.push(error);
+        continue;
+      }
+      let body: unknown = null;
+      try {
+        body = JSON.parse(answer.text);
+      } catch {
+        // reported below with the status
+      }
+      if (answer.status === 200 && check(body)) return body;
+      const message = (body as { error?: unknown } | null)?.error;
+      if (answer.status === 400 && typeof message === 'string') throw new InvalidRequestError(message);
+      throw new WarehouseError(`Unexpected answer: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
+    }
+    throw new UnavailableError(describeFailures(failures));
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { Etcd3, EtcdLeaseInvalidError, type Lease, type Namespace, type Watcher 
 import type { CoordinatorStatus, EtcdMemberRecord, Gossip, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
 import { CLUSTER_NAME } from '../protocol/schemas.js';
 import type { Logger } from '../common/logger.js';
-import { replicationFactorMismatch, type MembershipEvent, type ReceiveResult } from '../membership/machine.js';
+import { replicationFactorMismatch, type MembershipEvent, type PeerView, type ReceiveResult } from '../membership/machine.js';
 import { logMembershipEvent } from '../membership/driver.js';
 import type { LeaderStatus, MembershipSource } from '../membership/source.js';
 import { readView, type EtcdView } from './etcd-view.js';
@@ -170,10 +170,17 @@ export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rej
     return this.view.nodes.map((node) => node.id);
   }
 
+  /** Members present in etcd; "heard" when this node last read the membership from etcd. */
+  peerView(): readonly PeerView[] {
+    const lastHeard = Date.now() - (performance.now() - this.lastRead);
+    return this.view.nodes.filter((node) => node.id !== this.options.self.id).map((node) => ({ id: node.id, lastHeard, term: null, departed: false }));
+  }
+
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {
     return this.view.repairs;
   }
 
+  /** The term is a revision etcd has already made durable on a quorum. */
   durableTerm(): Promise<number> {
     return Promise.resolve(this.status().term);
   }

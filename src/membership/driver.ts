@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { Gossip, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
-import type { Membership, MembershipEvent, Outgoing, ReceiveResult } from './machine.js';
+import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
 import type { LeaderStatus, MembershipSource } from './source.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
@@ -92,6 +92,10 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   aliveIds(): readonly NodeId[] {
     return this.machine.aliveIds();
+  }
+
+  peerView(): readonly PeerView[] {
+    return this.machine.peerView();
   }
 
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {

@@ -13,7 +13,7 @@ const JOIN_ATTEMPTS = 10;
 export interface MetaStore {
   getMeta<T>(key: string): T | undefined;
   putMeta(key: string, value: unknown): Promise<void>;
-  /** The highest term among the stored records. */
+  /** The highest term of any record held. */
   highestTerm(): number;
 }
 

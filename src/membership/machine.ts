@@ -43,6 +43,17 @@ interface Peer {
   learned: number;
   /** The repair state it reported last. */
   repair?: RepairStatus;
+  /** The term it claimed last. */
+  term?: number;
+}
+
+/** One node as this node sees it, for the dashboard. */
+export interface PeerView {
+  id: NodeId;
+  /** Last direct contact; null until it answered, or once it was dropped. */
+  lastHeard: number | null;
+  term: number | null;
+  departed: boolean;
 }
 
 export function replicationFactorMismatch(mine: number, theirs: number): string {
@@ -118,7 +129,7 @@ export class Membership {
     const peer = this.peers.get(from.id);
     if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
     if (!peer || peer.lastHeard === null || peer.info?.joined !== from.joined) this.forgetAlive();
-    this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair });
+    this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair, term: gossip.term });
     this.departed.delete(from.id);
     for (const node of gossip.nodes) this.learn(node.id, now);
     if (gossip.leader !== null && gossip.term >= this.term && this.keepsLeading(gossip.leader)) {
@@ -184,6 +195,12 @@ export class Membership {
     const repairs = new Map<NodeId, RepairStatus | undefined>();
     for (const [id, peer] of this.peers) if (peer.lastHeard !== null) repairs.set(id, peer.repair);
     return repairs;
+  }
+
+  /** Every other node this one knows of, dropped ones included. */
+  peerView(): PeerView[] {
+    const known = [...this.peers].map(([id, peer]) => ({ id, lastHeard: peer.lastHeard, term: peer.term ?? null, departed: false }));
+    return [...known, ...[...this.departed].map((id) => ({ id, lastHeard: null, term: null, departed: true }))];
   }
 
   /** Every node we are trying to reach: confirmed, not yet confirmed, or departed. */

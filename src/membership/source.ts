@@ -3,7 +3,7 @@
 // consistent mode). src/node/main.ts picks one; nothing else knows which.
 import type { EventEmitter } from 'node:events';
 import type { CoordinatorStatus, Gossip, MembershipMode, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
-import type { MembershipEvent, ReceiveResult } from './machine.js';
+import type { MembershipEvent, PeerView, ReceiveResult } from './machine.js';
 
 export interface LeaderStatus {
   leader: NodeId | null;
@@ -24,8 +24,12 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   aliveNodes(): readonly NodeInfo[];
   /** The ids of `aliveNodes()`, same order. */
   aliveIds(): readonly NodeId[];
+  /** Every other node this one knows of, dropped ones included (the dashboard's node list). */
+  peerView(): readonly PeerView[];
   /** The repair state each alive peer reported last. */
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined>;
+  /** The term writes are versioned with, once it is durable (on disk, or in etcd). */
+  durableTerm(): Promise<number>;
   /** Gossip that arrived on our HTTP port, answered with our own view. */
   receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   /** The etcd endpoints' state; undefined in gossip mode. */

@@ -6,15 +6,18 @@ import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
 import { openGossipMembership } from '../membership/gossip.js';
 import type { MembershipSource } from '../membership/source.js';
-import { EtcdMembership } from '../coordination/etcd-membership.js';
 import { Fence } from '../coordination/fence.js';
-import { PeerClient, type PeerClientOptions } from '../transport/peer-client.js';
+import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
-import { NodeMetrics } from '../observability/metrics.js';
+import { LATENCY_BUCKETS, NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
+import { TrafficMeter } from '../observability/traffic.js';
+import { ClusterWatch } from '../dashboard/cluster-watch.js';
+import { locate } from '../dashboard/locate.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -68,12 +71,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
-  // Set once the metrics exist: the peer client reports to them from its first request.
-  const observer: { observe?: PeerClientOptions['observe'] } = {};
+  // Created before its sources exist: the peer client reports to it from its first request.
+  let metrics: NodeMetrics | undefined;
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => observer.observe?.(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
   });
   const membershipOptions = {
     self,
@@ -86,8 +89,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   };
   let membership: MembershipSource;
   try {
+    // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
     membership = config.coordinator
-      ? await EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
+      ? await (await import('../coordination/etcd-membership.js')).EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
       : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers });
   } catch (error) {
     await peers.close();
@@ -107,7 +111,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
-  const metrics = new NodeMetrics({
+  metrics = new NodeMetrics({
     replicationFactor: config.replicationFactor,
     status: () => membership.status(),
     aliveNodes: () => membership.aliveIds().length,
@@ -116,7 +120,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     records: () => store.count(),
     storageBytes: () => store.sizeBytes(),
   });
-  observer.observe = (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok);
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
@@ -176,8 +179,24 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
   );
-
   registerMetrics(server, metrics);
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  registerDashboard(server, {
+    snapshot: () => watch.snapshot(),
+    traffic: () => traffic.traffic(),
+    locate: (key) =>
+      locate(
+        {
+          self: self.id,
+          replicationFactor: config.replicationFactor,
+          aliveNodes: aliveIds,
+          readLocal: (key) => store.record(key),
+          peers,
+        },
+        key,
+      ),
+  });
 
   try {
     await server.listen({ host: config.host, port: config.port });
@@ -197,6 +216,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError(`cannot register in the cluster (${(error as Error).message})`);
   }
   repair.start();
+  traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
@@ -209,6 +229,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     rejected,
     async stop() {
       clearInterval(aliveTimer);
+      traffic.stop();
       await membership.stop();
       await repair.stop();
       await server.close();

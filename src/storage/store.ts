@@ -167,12 +167,12 @@ export class ReplicaStore {
         const current = stored && versionOf(stored);
         const newer = isNewer(record.version, current);
         if (newer) {
-          this.records.put(record.key, toStored(record));
+          this.records.putSync(record.key, toStored(record));
           if (record.request) this.indexRequest(record, now);
           if (record.version[0] > this.maxTerm) this.raiseMaxTerm(record.version[0]);
         }
         const owner = hintFor?.[i];
-        if (owner) this.hints.put(hintKey(owner, record.key), null);
+        if (owner) this.hints.putSync(hintKey(owner, record.key), null);
         if (newer || !current) return { applied: true, current: record.version };
         return { applied: compareVersions(current, record.version) === 0, current };
       });
@@ -187,8 +187,8 @@ export class ReplicaStore {
   private indexRequest(record: ReplicaRecord, now: number): void {
     const { id, result } = record.request!;
     if (this.requests.get(id) === undefined) this.requestCount++;
-    this.requests.put(id, [record.key, record.version[0], record.version[1], record.version[2], result, now]);
-    this.requestAges.put(ageKey(now, id), null);
+    this.requests.putSync(id, [record.key, record.version[0], record.version[1], record.version[2], result, now]);
+    this.requestAges.putSync(ageKey(now, id), null);
   }
 
   /** Drops the oldest index entries beyond the count limit or older than the age limit. */
@@ -198,11 +198,11 @@ export class ReplicaStore {
       const at = Number(age.slice(0, 15));
       if (budget-- <= 0 || (this.requestCount <= this.limits.maxEntries && now - at <= this.limits.maxAgeMs)) break;
       const id = age.slice(16);
-      this.requestAges.remove(age);
+      this.requestAges.removeSync(age);
       const entry = this.requests.get(id);
       // A re-indexed id has a newer age entry; only its latest one removes it.
       if (entry && entry[5] === at) {
-        this.requests.remove(id);
+        this.requests.removeSync(id);
         this.requestCount--;
       }
     }
@@ -210,7 +210,7 @@ export class ReplicaStore {
 
   private raiseMaxTerm(term: number): void {
     this.maxTerm = term;
-    this.meta.put(MAX_TERM_KEY, term);
+    this.meta.putSync(MAX_TERM_KEY, term);
   }
 
   /** Calls `watcher` with the keys of every committed change. */

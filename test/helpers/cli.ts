@@ -46,10 +46,10 @@ export class CliDriver {
     });
   }
 
-  /** Starts `./warehouse-cli` with these arguments, stdin and stdout piped. */
-  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliDriver {
-    const child = spawn(CLI_BIN, [...args], {
-      cwd: REPO_ROOT,
+  /** Starts `./warehouse-cli` (or another program: the demo, `script`) with these arguments, stdin and stdout piped. */
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}, { bin = CLI_BIN, cwd = REPO_ROOT }: { bin?: string; cwd?: string } = {}): CliDriver {
+    const child = spawn(bin, [...args], {
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -149,6 +149,11 @@ export class CliDriver {
       '--- cli stderr ---',
       this.stderrText.trimEnd(),
     ].join('\n');
+  }
+
+  /** Waits until the line being written (no newline yet) matches: a prompt, the echo of typed keys on a terminal. */
+  async currentLineMatching(pattern: RegExp, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    await this.wait(timeoutMs, `the current line to match ${pattern}`, () => pattern.test(this.partial));
   }
 
   private onData(chunk: string): void {

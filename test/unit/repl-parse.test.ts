@@ -172,7 +172,7 @@ describe('format', () => {
 describe('execute', () => {
   function fake(overrides: Partial<DocumentClient>): DocumentClient {
     const refuse = (): never => assert.fail('unexpected call');
-    return { get: refuse, set: refuse, create: refuse, delete: refuse, heartbeat, ...overrides };
+    return { get: refuse, set: refuse, create: refuse, delete: refuse, locate: refuse, cluster: refuse, heartbeat, ...overrides };
   }
 
   it('answers the transcript commands', async () => {

@@ -1,0 +1,11 @@
+// Part of `npm run build`: the dashboard's page (src/dashboard/public) and
+// uPlot's browser build (from node_modules) go to dist/ui, which every node serves at /ui/.
+import { cpSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const uplot = join(dirname(createRequire(import.meta.url).resolve('uplot')), '..', 'dist');
+const out = 'dist/ui';
+mkdirSync(join(out, 'vendor'), { recursive: true });
+cpSync('src/dashboard/public', out, { recursive: true });
+for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) cpSync(join(uplot, file), join(out, 'vendor', file));
