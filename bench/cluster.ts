@@ -75,7 +75,8 @@ export class LocalCluster {
         const dataDir = join(folder, `node-${index}`);
         mkdirSync(dataDir);
         const args = [NODE_EXECUTABLE, '--host', '127.0.0.1', '--port', String(ports[index]), '--replication-factor', String(options.replicationFactor), '--data-dir', dataDir, '--log-level', 'warn'];
-        if (index > 0) args.push('--join', ids[0]!);
+        // Joiners use the secret the first node created in its data dir when it founded the cluster.
+        if (index > 0) args.push('--join', ids[0]!, '--cluster-secret-file', join(folder, 'node-0', 'cluster.secret'));
         const managed = startProcess(process.execPath, args, join(folder, `node-${index}.log`));
         cluster.members.push({ id: ids[index]!, dataDir, process: managed });
       };

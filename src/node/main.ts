@@ -1,5 +1,6 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
@@ -7,11 +8,14 @@ import { ReplicaStore } from '../storage/store.js';
 import { Membership } from '../membership/machine.js';
 import { MembershipDriver, type PersistedMembership } from '../membership/driver.js';
 import { discoverCluster, type ClusterView } from '../membership/join.js';
+import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
+import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
+import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
 import type { NodeConfig } from './config.js';
 
 const MEMBERSHIP_KEY = 'membership';
@@ -68,23 +72,43 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
+  const founding = !config.join && remembered === undefined;
+  const stamp = store.getMeta<ClusterStamp>(CLUSTER_KEY) ?? (founding ? { id: randomUUID(), replicationFactor: config.replicationFactor } : undefined);
+  let clusterSecret: ClusterSecret;
+  try {
+    const mismatch = stampMismatch(stamp, config.replicationFactor, config.dataDir);
+    if (mismatch) throw new StartupError(mismatch);
+    clusterSecret = loadClusterSecret({ file: config.clusterSecretFile, env: config.clusterSecretEnv, dataDir: config.dataDir, founding });
+  } catch (error) {
+    await store.close();
+    throw new StartupError((error as Error).message);
+  }
+
+  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, secret: clusterSecret.secret, localAddress: isIP(config.host) ? config.host : undefined });
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (config.join) {
     try {
-      view = await discoverCluster({ target: config.join, replicationFactor: config.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
+      view = await discoverCluster({ target: config.join, replicationFactor: config.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs, peers });
     } catch (error) {
+      await peers.close();
       await store.close();
       throw new StartupError((error as Error).message);
     }
   }
   await store.putMeta(JOINED_KEY, self.joined);
+  if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
   // Remembered at once: a joiner that crashes before its first membership
   // event must rejoin these peers on restart, not found a cluster of its own.
   await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
 
-  const peers = new PeerClient({ timeoutMs: config.requestTimeoutMs, localAddress: isIP(config.host) ? config.host : undefined });
   const machine = new Membership(
-    { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
+    {
+      self,
+      replicationFactor: config.replicationFactor,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      failureTimeoutMs: config.failureTimeoutMs,
+      clusterId: stamp?.id ?? null,
+    },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
   const aliveIds = () => machine.aliveIds();
@@ -104,7 +128,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     repairStatus: () => repair.status(),
   });
   membership.on('event', (event) => {
-    if (event.type !== 'leader') repair.trigger();
+    if (event.type === 'cluster') {
+      store.putMeta(CLUSTER_KEY, { id: event.id, replicationFactor: config.replicationFactor } satisfies ClusterStamp).catch((error: Error) =>
+        logger.error({ err: error.message }, 'could not stamp the cluster id'),
+      );
+    } else if (event.type !== 'leader') repair.trigger();
   });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => machine.status().term, aliveNodes: aliveIds },
@@ -142,7 +170,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       receiveGossip: (gossip) => membership.receive(gossip),
       documents: coordinator,
       replicas: {
-        write: async ({ records, hintFor }) => {
+        write: async (request) => {
+          checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: machine.status().term, now: Date.now() });
+          const { records, hintFor } = request;
           const hadValue = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { hadValue };
@@ -154,14 +184,24 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           }),
         }),
       },
-      sync: repair,
+      sync: {
+        compareDigests: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.compareDigests(request);
+        },
+        listKeys: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.listKeys(request);
+        },
+      },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret },
   );
 
   try {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await peers.close();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
@@ -175,6 +215,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     Math.min(60_000, config.tombstoneGraceMs / 4),
   );
   logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+  if (clusterSecret.createdIn) logger.warn({ file: clusterSecret.createdIn }, 'created the cluster secret: joining nodes need this file (--cluster-secret-file)');
 
   const rejected = new Promise<string>((resolve) => membership.once('rejected', resolve));
   return {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ReplicaRecord, Version } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
+import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /** On disk: [term, clock, writer, value or null for a tombstone]. */
 type Stored = [number, number, string, string | null];
@@ -35,25 +36,32 @@ export class ReplicaStore {
     private readonly records: Database<Stored, string>,
     private readonly meta: Database<unknown, string>,
     private readonly hints: Database<null, string>,
+    private readonly unlock: () => void,
   ) {}
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
   static open(dir: string): ReplicaStore {
+    refusePseudoFileSystem(dir);
     try {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch (error) {
       throw new StorageError(`data dir ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
+    const unlock = lockDataDir(dir);
     try {
-      const root = open({ path: join(dir, 'warehouse.mdb'), maxDbs: 8, mapSize: 2 ** 34 });
+      checkStoreFile(dir);
+      const root = open({ path: join(dir, STORE_FILE), maxDbs: 8, mapSize: 2 ** 34 });
       return new ReplicaStore(
         root,
         root.openDB<Stored, string>({ name: 'records' }),
         root.openDB<unknown, string>({ name: 'meta' }),
         root.openDB<null, string>({ name: 'hints' }),
+        unlock,
       );
     } catch (error) {
+      unlock();
+      if (error instanceof DataDirError) throw error;
       throw new StorageError(`cannot open the store in ${dir}: ${(error as Error).message}`);
     }
   }
@@ -154,5 +162,6 @@ export class ReplicaStore {
 
   async close(): Promise<void> {
     await this.root.close();
+    this.unlock();
   }
 }
