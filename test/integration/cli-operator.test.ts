@@ -59,7 +59,10 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   it('--json answers with one JSON document a script can read', async () => {
     const set = await cli('--json', 'SET', key!, '{"a": [1, 2.50]}');
     assert.equal(set.code, 0);
-    assert.deepEqual(JSON.parse(set.stdout), { key, result: 'updated', replicas: 2 });
+    const written = JSON.parse(set.stdout) as { version?: unknown };
+    // The new version comes along, as x-warehouse-version has it (TERM.CLOCK.WRITER).
+    assert.match(String(written.version), /^\d+\.\d+\.127\.0\.0\.1:\d+$/);
+    assert.deepEqual(written, { key, result: 'updated', replicas: 2, version: written.version });
     const get = await cli('--json', 'GET', key!);
     assert.equal(get.code, 0);
     // The document is embedded exactly as stored.
