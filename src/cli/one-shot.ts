@@ -2,7 +2,7 @@
 // status a script can test, like redis-cli and etcdctl: 0 done, 1 not found
 // or failed, 2 usage. With --json the answer is one JSON document on stdout.
 import { UnavailableError, WarehouseError, type WarehouseClient } from '../client/index.js';
-import { execute } from './execute.js';
+import { execute, remove, write } from './execute.js';
 import { HELP_TEXT, READ_FAILED, WRITE_FAILED, formatError } from './format.js';
 import type { Command } from './parse.js';
 
@@ -43,13 +43,14 @@ async function answerJson(command: OneShotCommand, client: WarehouseClient, { ou
       case 'get': {
         const answer = await client.get(command.key);
         // The stored text is JSON already: spliced in as it is, so it comes out exactly as written.
-        if (answer.found) return print(`{"key":${JSON.stringify(command.key)},"found":true,"value":${answer.value}}`);
+        const version = answer.found && answer.version !== undefined ? `"version":${JSON.stringify(answer.version)},` : '';
+        if (answer.found) return print(`{"key":${JSON.stringify(command.key)},"found":true,${version}"value":${answer.value}}`);
         return print({ key: command.key, found: false }, EXIT_FAILED);
       }
       case 'set':
-        return print({ key: command.key, ...(await client.set(command.key, command.value)) });
+        return print({ key: command.key, ...(await write(command, client)) });
       case 'delete': {
-        const answer = await client.delete(command.key);
+        const answer = await remove(command, client);
         return print({ key: command.key, ...answer }, answer.found ? EXIT_OK : EXIT_FAILED);
       }
       case 'status':

@@ -36,12 +36,7 @@ export function parseLine(line: string): Parsed {
   if (name === 'SET') return parseSet(rest);
   if (name === 'GET') return parseGet(rest);
   if (name === 'DELETE') return parseDelete(rest);
-  if (name === 'LOCATE') {
-    const { word: key, rest: extra } = splitWord(rest);
-    if (key === '' || extra !== '') return usage('LOCATE takes exactly one key');
-    if (!isUuid4(key)) return usage(KEY_ERROR);
-    return { kind: 'locate', key };
-  }
+  if (name === 'LOCATE') return parseLocate(rest);
   const command = NO_ARGUMENTS.get(name);
   if (!command) return usage(`Unknown command "${word}" (try HELP)`);
   return rest === '' ? command : usage(`${name} takes no arguments`);
@@ -54,6 +49,13 @@ function parseGet(args: string): Parsed {
   if (key === '' || extra !== '') return usage('GET takes exactly one key');
   if (!isUuid4(key)) return usage(KEY_ERROR);
   return withVersion ? { kind: 'get', key, withVersion } : { kind: 'get', key };
+}
+
+function parseLocate(args: string): Parsed {
+  const { word: key, rest } = splitWord(args);
+  if (key === '' || rest !== '') return usage('LOCATE takes exactly one key');
+  if (!isUuid4(key)) return usage(KEY_ERROR);
+  return { kind: 'locate', key };
 }
 
 function parseDelete(args: string): Parsed {

@@ -4,7 +4,7 @@
 // died can follow the cluster to another node.
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { buildServer } from '../server/app.js';
 import fastifyStatic from '@fastify/static';
 import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, LocateParams, Traffic } from '../protocol/dashboard.js';
 import { ErrorBody } from '../protocol/schemas.js';
@@ -15,6 +15,7 @@ import { TRAFFIC_PATH } from './cluster-watch.js';
 export const UI_ROOT = fileURLToPath(new URL('../../ui/', import.meta.url));
 export const EVENTS_PATH = '/v1/events';
 const SNAPSHOT_INTERVAL_MS = 500;
+const ANY_ORIGIN = 'access-control-allow-origin';
 
 export interface DashboardServices {
   snapshot(): ClusterSnapshot;
@@ -34,7 +35,7 @@ class SnapshotStream {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
-      'access-control-allow-origin': '*',
+      [ANY_ORIGIN]: '*',
     });
     response.write(`retry: 1000\n${this.event()}`);
     this.clients.add(response);
@@ -66,10 +67,8 @@ class SnapshotStream {
   }
 }
 
-const anyOrigin = (reply: FastifyReply<any, any, any, any, any, any, any, any>) => reply.header('access-control-allow-origin', '*');
-
-export function registerDashboard(app: FastifyInstance<any, any, any, any, any>, services: DashboardServices): void {
-  const stream = new SnapshotStream(services.snapshot);
+export function registerDashboard(app: ReturnType<typeof buildServer>, services: DashboardServices): void {
+  const stream = new SnapshotStream(() => services.snapshot());
   app.addHook('preClose', (done) => {
     stream.close();
     done();
@@ -80,13 +79,19 @@ export function registerDashboard(app: FastifyInstance<any, any, any, any, any>,
     reply.hijack();
     stream.add(reply.raw);
   });
-  app.get(CLUSTER_PATH, { schema: { response: { 200: ClusterSnapshot } } }, (_request, reply) => anyOrigin(reply).send(services.snapshot()));
-  app.get(TRAFFIC_PATH, { schema: { response: { 200: Traffic } } }, (_request, reply) => anyOrigin(reply).send(services.traffic()));
+  app.get(CLUSTER_PATH, { schema: { response: { 200: ClusterSnapshot } } }, (_request, reply) => {
+    void reply.header(ANY_ORIGIN, '*');
+    return services.snapshot();
+  });
+  app.get(TRAFFIC_PATH, { schema: { response: { 200: Traffic } } }, (_request, reply) => {
+    void reply.header(ANY_ORIGIN, '*');
+    return services.traffic();
+  });
   app.get<{ Params: { key: string } }>(
     '/v1/locate/:key',
     { schema: { params: LocateParams, response: { 200: KeyLocation, 400: ErrorBody } } },
     async (request, reply) => {
-      anyOrigin(reply);
+      void reply.header(ANY_ORIGIN, '*');
       const key = normalizeKey(request.params.key);
       if (!key) return reply.code(400).send({ error: KEY_ERROR });
       return reply.send(await services.locate(key));

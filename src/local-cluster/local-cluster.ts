@@ -3,7 +3,8 @@
 // with real signals, restart from the same data dir, and wait on conditions
 // read from the nodes' own heartbeats rather than on sleeps.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +40,8 @@ export interface LocalClusterOptions {
   extraArgs?: string[];
   /** Keep data dirs when the cluster stops (the demo does). */
   keepData?: boolean;
+  /** The secret the nodes share; a random one when absent. */
+  clusterSecret?: string;
 }
 
 export interface NodeSpec {
@@ -108,9 +111,15 @@ export class LocalNode {
 
 export class LocalCluster {
   readonly nodes = new Map<string, LocalNode>();
+  /** Every node is started with this file as --cluster-secret-file. */
+  readonly secretFile: string;
+  readonly secret: string;
 
   constructor(readonly options: LocalClusterOptions) {
     mkdirSync(options.baseDir, { recursive: true });
+    this.secret = options.clusterSecret ?? randomBytes(32).toString('base64url');
+    this.secretFile = join(options.baseDir, 'cluster.secret');
+    writeFileSync(this.secretFile, `${this.secret}\n`, { mode: 0o600 });
   }
 
   /** The flags a node of this cluster is started with. */
@@ -124,6 +133,7 @@ export class LocalCluster {
       '--replication-factor', String(o.replicationFactor),
       '--data-dir', dataDir,
       '--log-level', o.logLevel ?? 'info',
+      '--cluster-secret-file', this.secretFile,
       ...(join ? ['--join', join] : []),
       ...(o.coordinator ? ['--coordinator', o.coordinator] : []),
       ...(o.clusterName ? ['--cluster-name', o.clusterName] : []),

@@ -1,7 +1,7 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
-import { Gossip, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
+import { Gossip, GossipRejection, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
@@ -9,6 +9,7 @@ import type { LeaderStatus, MembershipSource } from './source.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
+const isRejection = checker(GossipRejection);
 
 export interface PersistedMembership {
   term: number;
@@ -28,7 +29,8 @@ export interface MembershipDriverOptions {
 export function logMembershipEvent(logger: Logger, event: MembershipEvent): void {
   if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
   else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
-  else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+  else if (event.type === 'leader') logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+  else logger.info({ cluster: event.id }, 'joined the cluster');
 }
 
 /**
@@ -108,7 +110,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
   async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
-    const result = this.machine.receive(Date.now(), gossip);
+    const result = this.machine.receive(Date.now(), gossip, false);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
     if (answer.term > this.persistedTerm) await this.persist();
@@ -145,17 +147,32 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     for (const { to, gossip } of messages) {
       this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip).then(
         (answer) => {
+          // Only the node at an address speaks for it: an answer naming another id proves nothing.
+          if (answer.from.id !== to) {
+            this.options.logger.warn({ peer: to, claims: answer.from.id }, 'a peer answered under another id');
+            return;
+          }
           this.machine.receive(Date.now(), answer);
           this.flush();
         },
         (error: Error) => {
-          // 409: the peer runs with another replication factor. This node
-          // must not serve as a cluster of its own (e.g. restarted with a
-          // changed flag): its owner stops it.
-          if (error instanceof PeerError && error.status === 409) this.emit('rejected', error.message);
+          if (error instanceof PeerError && error.status === 409) this.refused(to, error);
           else this.options.logger.debug({ peer: to, err: error.message }, 'gossip failed');
         },
       );
     }
+  }
+
+  /**
+   * A member refused our gossip (another replication factor or cluster).
+   * Only the smaller side stops: a node restarted with a changed flag must
+   * not serve as a cluster of its own, but the majority never shuts itself
+   * down because one misconfigured node refuses it.
+   */
+  private refused(peer: NodeId, error: PeerError): void {
+    const theirs = isRejection(error.body) ? error.body.alive : 0;
+    const ours = this.machine.aliveIds().length;
+    if (theirs > ours) this.emit('rejected', error.message);
+    else this.options.logger.warn({ peer, err: error.message, theirAlive: theirs, ourAlive: ours }, 'a smaller group refused our gossip; staying');
   }
 }

@@ -7,7 +7,7 @@ import { Membership } from './machine.js';
 import { MembershipDriver, type PersistedMembership } from './driver.js';
 import { discoverCluster, type ClusterView } from './join.js';
 
-const MEMBERSHIP_KEY = 'membership';
+export const MEMBERSHIP_KEY = 'membership';
 const JOIN_ATTEMPTS = 10;
 
 export interface MetaStore {
@@ -28,6 +28,8 @@ export interface GossipMembershipOptions {
   peers: PeerClient;
   logger: Logger;
   repairStatus: () => RepairStatus;
+  /** The cluster this data dir belongs to; null until it joins one. */
+  clusterId: string | null;
 }
 
 /** Throws a JoinError when the join target cannot be reached or runs another replication factor. */
@@ -36,7 +38,7 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
   const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (options.join) {
-    view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: options.requestTimeoutMs });
+    view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: options.requestTimeoutMs, peers: options.peers });
   }
   // Records may carry a term the membership record never saw persisted (an
   // older release, a crash between the two): never lead below them.
@@ -45,7 +47,13 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
   // event must rejoin these peers on restart, not found a cluster of its own.
   await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
   const machine = new Membership(
-    { self, replicationFactor: options.replicationFactor, heartbeatIntervalMs: options.heartbeatIntervalMs, failureTimeoutMs: options.failureTimeoutMs },
+    {
+      self,
+      replicationFactor: options.replicationFactor,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      failureTimeoutMs: options.failureTimeoutMs,
+      clusterId: options.clusterId,
+    },
     { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
   return new MembershipDriver(machine, options.peers, {

@@ -24,6 +24,9 @@ export interface NodeConfig {
   antiEntropyIntervalMs: number;
   tombstoneGraceMs: number;
   logLevel: string;
+  /** --cluster-secret-file; the secret itself may also come from WAREHOUSE_CLUSTER_SECRET. */
+  clusterSecretFile: string | null;
+  clusterSecretEnv: string | undefined;
 }
 
 function positiveInteger(max: number): (text: string) => number {
@@ -62,6 +65,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(checked(parseSize)))
     .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(checked(parseDuration)))
     .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(checked(parseDuration)))
+    .addOption(new Option('--cluster-secret-file <path>', 'file holding the secret shared by every node (or env WAREHOUSE_CLUSTER_SECRET)').env('WAREHOUSE_CLUSTER_SECRET_FILE'))
     .addOption(new Option('--log-level <level>', 'log level').env('WAREHOUSE_LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
@@ -80,6 +84,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     antiEntropyInterval: number;
     tombstoneGrace: number;
     logLevel: string;
+    clusterSecretFile?: string;
   }>();
   const port = options.port;
   const id = `${options.host}:${port}`;
@@ -104,5 +109,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     antiEntropyIntervalMs: options.antiEntropyInterval,
     tombstoneGraceMs: options.tombstoneGrace,
     logLevel: options.logLevel,
+    clusterSecretFile: options.clusterSecretFile ?? null,
+    clusterSecretEnv: process.env.WAREHOUSE_CLUSTER_SECRET || undefined,
   };
 }

@@ -1,23 +1,26 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
-import { openGossipMembership } from '../membership/gossip.js';
+import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
+import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
 import { buildServer } from '../server/app.js';
-import { NodeMetrics } from '../observability/metrics.js';
+import { LATENCY_BUCKETS, NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
-import { LATENCY_BUCKETS } from '../observability/metrics.js';
 import { TrafficMeter } from '../observability/traffic.js';
 import { ClusterWatch } from '../dashboard/cluster-watch.js';
 import { locate } from '../dashboard/locate.js';
 import { registerDashboard } from '../dashboard/routes.js';
+import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
+import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -71,10 +74,25 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
+  // A gossip node founds a cluster when it joins none and remembers none; in the
+  // consistent mode etcd knows the cluster, and every node needs the shared secret.
+  const founding = !config.coordinator && !config.join && store.getMeta(MEMBERSHIP_KEY) === undefined;
+  const stamp = store.getMeta<ClusterStamp>(CLUSTER_KEY) ?? (founding ? { id: randomUUID(), replicationFactor: config.replicationFactor } : undefined);
+  let clusterSecret: ClusterSecret;
+  try {
+    const mismatch = stampMismatch(stamp, config.replicationFactor, config.dataDir);
+    if (mismatch) throw new StartupError(mismatch);
+    clusterSecret = loadClusterSecret({ file: config.clusterSecretFile, env: config.clusterSecretEnv, dataDir: config.dataDir, founding });
+  } catch (error) {
+    await store.close();
+    throw new StartupError((error as Error).message);
+  }
+
   // Created before its sources exist: the peer client reports to it from its first request.
   let metrics: NodeMetrics | undefined;
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
+    secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
     observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
   });
@@ -92,13 +110,14 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
     membership = config.coordinator
       ? await (await import('../coordination/etcd-membership.js')).EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
-      : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers });
+      : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
   } catch (error) {
     await peers.close();
     await store.close();
     throw new StartupError((error as Error).message);
   }
   await store.putMeta(JOINED_KEY, self.joined);
+  if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
 
   const aliveIds = () => membership.aliveIds();
   const repair = new RepairService(
@@ -122,7 +141,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
-    else repair.trigger();
+    else if (event.type === 'cluster') {
+      store.putMeta(CLUSTER_KEY, { id: event.id, replicationFactor: config.replicationFactor } satisfies ClusterStamp).catch((error: Error) =>
+        logger.error({ err: error.message }, 'could not stamp the cluster id'),
+      );
+    } else repair.trigger();
   });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
@@ -162,7 +185,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       receiveGossip: (gossip) => membership.receiveGossip(gossip),
       documents: coordinator,
       replicas: {
-        write: async ({ records, hintFor }) => {
+        write: async (request) => {
+          checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() });
+          const { records, hintFor } = request;
           const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
@@ -172,9 +197,18 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
         }),
       },
-      sync: repair,
+      sync: {
+        compareDigests: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.compareDigests(request);
+        },
+        listKeys: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.listKeys(request);
+        },
+      },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret },
   );
   registerMetrics(server, metrics);
   const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
@@ -220,6 +254,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     Math.min(60_000, config.tombstoneGraceMs / 4),
   );
   logger.info({ node: self.id, mode: membership.mode, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+  if (clusterSecret.createdIn) logger.warn({ file: clusterSecret.createdIn }, 'created the cluster secret: joining nodes need this file (--cluster-secret-file)');
 
   const rejected = new Promise<string>((resolve) => membership.once('rejected', resolve));
   return {

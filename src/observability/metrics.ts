@@ -99,13 +99,13 @@ export class NodeMetrics {
 
     gauge(registry, 'warehouse_term', 'Current leader term as this node knows it', () => sources.status().term);
     gauge(registry, 'warehouse_is_leader', '1 on the leader, 0 elsewhere', () => (sources.status().isLeader ? 1 : 0));
-    gauge(registry, 'warehouse_alive_nodes', 'Nodes this node considers alive, itself included', sources.aliveNodes);
+    gauge(registry, 'warehouse_alive_nodes', 'Nodes this node considers alive, itself included', () => sources.aliveNodes());
     gauge(registry, 'warehouse_replication_factor', 'Copies the cluster keeps of every document', () => sources.replicationFactor);
     gauge(registry, 'warehouse_under_replicated_keys', 'Copies found missing or stale on an owner and not yet confirmed', () => sources.repair().underReplicated);
     gauge(registry, 'warehouse_transfers_in_progress', 'Records being streamed to other nodes right now', () => sources.repair().transfersInProgress);
     gauge(registry, 'warehouse_hints_pending', 'Writes kept for an unreachable owner', () => sources.repair().hintsPending);
-    gauge(registry, 'warehouse_storage_records', 'Records (documents and tombstones) in this node\'s store', sources.records);
-    gauge(registry, 'warehouse_storage_size_bytes', 'Bytes of the data file in use', sources.storageBytes);
+    gauge(registry, 'warehouse_storage_records', 'Records (documents and tombstones) in this node\'s store', () => sources.records());
+    gauge(registry, 'warehouse_storage_size_bytes', 'Bytes of the data file in use', () => sources.storageBytes());
     mirroredCounter(registry, 'warehouse_anti_entropy_rounds_total', 'Repair passes (anti-entropy rounds) completed', () => sources.repairTotals().rounds);
     new Counter({
       name: 'warehouse_repaired_keys_total',

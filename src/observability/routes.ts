@@ -1,12 +1,12 @@
 // Hooks the metrics into a node's HTTP server: every document request is
 // timed once it has been answered, and `GET /metrics` serves the registry.
-import type { FastifyInstance } from 'fastify';
+import type { buildServer } from '../server/app.js';
 import type { NodeMetrics } from './metrics.js';
 import { operationOf, outcomeOf } from './outcome.js';
 
 const DOCUMENT_ROUTE = '/v1/documents/:key';
 
-export function registerMetrics(app: FastifyInstance<any, any, any, any, any>, metrics: NodeMetrics): void {
+export function registerMetrics(app: ReturnType<typeof buildServer>, metrics: NodeMetrics): void {
   // Added before the server starts, so the document routes (registered as a
   // plugin) inherit it. A callback hook: it runs on every request.
   app.addHook('onResponse', (request, reply, done) => {

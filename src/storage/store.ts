@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
+import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
  * On disk: [term, clock, writer, value or null for a tombstone], then the
@@ -83,6 +84,7 @@ export class ReplicaStore {
     private readonly requestAges: Database<null, string>,
     private readonly now: () => number,
     private readonly limits: typeof REQUEST_INDEX_LIMITS,
+    private readonly unlock: () => void,
   ) {
     this.maxTerm = (meta.get(MAX_TERM_KEY) as number | undefined) ?? 0;
     this.requestCount = (requests.getStats() as { entryCount: number }).entryCount;
@@ -90,14 +92,17 @@ export class ReplicaStore {
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
   static open(dir: string, { now = Date.now, requestIndex = REQUEST_INDEX_LIMITS }: StoreOptions = {}): ReplicaStore {
+    refusePseudoFileSystem(dir);
     try {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch (error) {
       throw new StorageError(`data dir ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
+    const unlock = lockDataDir(dir);
     try {
-      const root = open({ path: join(dir, 'warehouse.mdb'), maxDbs: 8, mapSize: 2 ** 34 });
+      checkStoreFile(dir);
+      const root = open({ path: join(dir, STORE_FILE), maxDbs: 8, mapSize: 2 ** 34 });
       return new ReplicaStore(
         root,
         root.openDB<Stored, string>({ name: 'records' }),
@@ -107,8 +112,11 @@ export class ReplicaStore {
         root.openDB<null, string>({ name: 'request-ages' }),
         now,
         requestIndex,
+        unlock,
       );
     } catch (error) {
+      unlock();
+      if (error instanceof DataDirError) throw error;
       throw new StorageError(`cannot open the store in ${dir}: ${(error as Error).message}`);
     }
   }
@@ -277,5 +285,6 @@ export class ReplicaStore {
 
   async close(): Promise<void> {
     await this.root.close();
+    this.unlock();
   }
 }

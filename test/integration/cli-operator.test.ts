@@ -59,18 +59,20 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   it('--json answers with one JSON document a script can read', async () => {
     const set = await cli('--json', 'SET', key!, '{"a": [1, 2.50]}');
     assert.equal(set.code, 0);
-    const written = JSON.parse(set.stdout) as { version?: unknown };
-    // The new version comes along, as x-warehouse-version has it (TERM.CLOCK.WRITER).
-    assert.match(String(written.version), /^\d+\.\d+\.127\.0\.0\.1:\d+$/);
+    const written = JSON.parse(set.stdout) as { version: string };
     assert.deepEqual(written, { key, result: 'updated', replicas: 2, version: written.version });
+    assert.match(written.version, /^\d+\.\d+\.127\.0\.0\.1:21401$/);
     const get = await cli('--json', 'GET', key!);
     assert.equal(get.code, 0);
     // The document is embedded exactly as stored.
-    assert.equal(get.stdout, `{"key":"${key}","found":true,"value":{"a": [1, 2.50]}}\n`);
+    assert.equal(get.stdout, `{"key":"${key}","found":true,"version":"${written.version}","value":{"a": [1, 2.50]}}\n`);
+    const stale = await cli('--json', 'SET', key!, '{"a": 3}', 'IF', '1.1.127.0.0.1:21401');
+    assert.equal(stale.code, 1, 'a conditional write whose version is stale fails');
+    assert.match(stale.stderr, /^Error: /);
     const miss = await cli('--json', 'GET', missing!);
     assert.deepEqual([miss.code, JSON.parse(miss.stdout)], [1, { key: missing, found: false }]);
     const status = await cli('--json', 'STATUS');
-    assert.equal(JSON.parse(status.stdout).leader, LEADER);
+    assert.equal((JSON.parse(status.stdout) as { leader: string }).leader, LEADER);
     const json = await cli('--json');
     assert.deepEqual([json.code, json.stderr], [2, 'Error: --json needs a command to run, e.g. warehouse-cli --json GET <key>\n']);
   });
@@ -83,7 +85,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     assert.equal(owners.length, 2);
     assert.ok(owners.every((copy) => copy.copy === 'document'));
     assert.deepEqual(owners[0]!.version, owners[1]!.version);
-    const version = (await http('GET', `http://${LEADER}/v1/documents/${key}`)).headers['x-warehouse-version'];
+    const version = String((await http('GET', `http://${LEADER}/v1/documents/${key}`)).headers['x-warehouse-version']);
     const text = await cli('LOCATE', key!);
     assert.equal(text.code, 0);
     const lines = text.stdout.trimEnd().split('\n');
@@ -149,7 +151,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
 describe('the demo (npm start) and its meta-commands', { timeout: 120_000 }, () => {
   let demo: CliDriver;
 
-  before(async () => {
+  before(() => {
     // The built demo, run by node as scripts/start.mjs runs it, in a folder of its own for ./data.
     demo = CliDriver.start([DEMO_BIN], {}, { bin: process.execPath, cwd: tempDir('demo') });
   });

@@ -18,7 +18,7 @@ function gossip(term: number, leader: string | null): Gossip {
 
 function setup() {
   const machine = new Membership(
-    { self: SELF, replicationFactor: 2, heartbeatIntervalMs: 100, failureTimeoutMs: 1000 },
+    { self: SELF, replicationFactor: 2, heartbeatIntervalMs: 100, failureTimeoutMs: 1000, clusterId: null },
     { now: Date.now(), term: 3, leader: PEER.id, peers: [PEER.id] },
   );
   const log: string[] = [];
