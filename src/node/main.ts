@@ -9,6 +9,7 @@ import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
 import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
+import { Fence } from '../coordination/fence.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
@@ -120,6 +121,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
 
   const aliveIds = () => membership.aliveIds();
+  const fence = new Fence(store);
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -152,6 +154,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     store,
     new ReplicaBatcher(peers),
     logger,
+    config.coordinator ? { fence } : null,
   );
 
   const heartbeat = (): Heartbeat => {
@@ -187,7 +190,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       replicas: {
         write: async (request) => {
           checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() });
-          const { records, hintFor } = request;
+          const { records, hintFor, fence: token } = request;
+          await fence.admit(token);
           const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
