@@ -89,13 +89,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError((error as Error).message);
   }
 
-  // Created before its sources exist: the peer client reports to it from its first request.
-  let metrics: NodeMetrics | undefined;
+  // Its sources are read at scrape time only, once the node runs; the peer client reports to it from its first request.
+  const metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => membership.status(),
+    aliveNodes: () => membership.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
+  });
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
     secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
   });
   const membershipOptions = {
     self,
@@ -131,15 +139,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
-  metrics = new NodeMetrics({
-    replicationFactor: config.replicationFactor,
-    status: () => membership.status(),
-    aliveNodes: () => membership.aliveIds().length,
-    repair: () => repair.status(),
-    repairTotals: () => repair.totals,
-    records: () => store.count(),
-    storageBytes: () => store.sizeBytes(),
-  });
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
