@@ -1,5 +1,6 @@
 // Every knob of a benchmark run, with its default. The command line (cli.ts)
 // and the smoke test both build a BenchOptions and hand it to runBenchmark.
+import { DEFAULT_ETCD_BIN } from '../src/local-cluster/etcd-cluster.js';
 
 export const PHASE_NAMES = ['seq-set', 'set', 'get', 'mixed', 'delete'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
@@ -56,7 +57,7 @@ export function defaultOptions(): BenchOptions {
     memory: null,
     json: null,
     valueSize: 200,
-    etcdBin: '/usr/bin/etcd',
+    etcdBin: DEFAULT_ETCD_BIN,
     workDir: null,
     progress: process.stderr.isTTY === true,
     log: (line) => process.stdout.write(`${line}\n`),

@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { defaultOptions, MEMORY_BASELINE_DOCUMENTS, PHASE_NAMES, type BenchOptions } from './options.js';
-import { checkEtcdBinary, etcdVersion } from './etcd.js';
+import { checkEtcdBinary, etcdVersion } from '../src/local-cluster/etcd-cluster.js';
 import { startTargets } from './targets.js';
 import { getAtPhase, loadPhase, runPhase, standardPhase, warmupPhases, type PhaseResult, type PhaseSpec, type TargetState } from './phases.js';
 import { KeyPool, KeySequence } from './workload.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { Progress } from './progress.js';
-import { delay } from './processes.js';
+import { delay } from '../src/local-cluster/processes.js';
 import {
   computeRatio,
   errorLines,
@@ -94,7 +94,7 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
   validateOptions(options);
   if (options.compare === 'etcd') {
     const problem = checkEtcdBinary(options.etcdBin);
-    if (problem) throw new UsageError(problem);
+    if (problem) throw new UsageError(`${problem}, or pass --etcd-bin PATH`);
   }
   const log = options.log;
   const progress = new Progress(options.progress);

@@ -3,9 +3,10 @@
 import type { BenchOptions } from './options.js';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
 import { freePorts } from '../src/local-cluster/free-ports.js';
-import { makeTempFolder } from './processes.js';
+import { makeTempFolder } from '../src/local-cluster/processes.js';
 import { WarehouseTarget } from './store-target.js';
-import { EtcdCluster, EtcdTarget } from './etcd.js';
+import { EtcdTarget } from './etcd.js';
+import { EtcdCluster } from '../src/local-cluster/etcd-cluster.js';
 import type { TargetState } from './phases.js';
 import { KeyPool } from './workload.js';
 
@@ -29,7 +30,7 @@ export async function startTargets(options: BenchOptions, etcdVersion: string, s
     })(),
     (async () => {
       if (options.compare !== 'etcd') return null;
-      const cluster = await EtcdCluster.start(options.etcdBin, options.workDir);
+      const cluster = await EtcdCluster.start({ bin: options.etcdBin, workDir: options.workDir });
       stops.push(() => cluster.stop());
       const target = new EtcdTarget(cluster, etcdVersion);
       stops.push(() => target.close());

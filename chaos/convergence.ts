@@ -5,6 +5,8 @@
 import { request } from 'undici';
 import { owners } from '../src/placement/rendezvous.js';
 import { ReplicaReadResponse, checker, type ReplicaRecord } from '../src/protocol/schemas.js';
+import { REPLICA_READ_PATH as READ_PATH } from '../src/replication/batcher.js';
+import { signRequest } from '../src/security/cluster-auth.js';
 
 const isReadResponse = checker(ReplicaReadResponse);
 const BATCH = 5000;
@@ -26,20 +28,21 @@ export interface ReplicaSnapshot {
   agreed: Map<string, ReplicaRecord | null>;
 }
 
-async function readReplicas(node: string, keys: readonly string[], timeoutMs: number): Promise<Map<string, ReplicaRecord | null> | null> {
+async function readReplicas(node: string, keys: readonly string[], secret: string, timeoutMs: number): Promise<Map<string, ReplicaRecord | null> | null> {
   const copies = new Map<string, ReplicaRecord | null>();
   try {
     for (let i = 0; i < keys.length; i += BATCH) {
       const batch = keys.slice(i, i + BATCH);
-      const response = await request(`http://${node}/internal/v1/replicas/read`, {
+      const body = JSON.stringify({ keys: batch });
+      const response = await request(`http://${node}${READ_PATH}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ keys: batch }),
+        headers: { 'content-type': 'application/json', ...signRequest(secret, 'POST', READ_PATH, body) },
+        body,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const body: unknown = await response.body.json();
-      if (response.statusCode !== 200 || !isReadResponse(body) || body.records.length !== batch.length) return null;
-      batch.forEach((key, j) => copies.set(key, body.records[j]!));
+      const answer: unknown = await response.body.json();
+      if (response.statusCode !== 200 || !isReadResponse(answer) || answer.records.length !== batch.length) return null;
+      batch.forEach((key, j) => copies.set(key, answer.records[j]!));
     }
     return copies;
   } catch {
@@ -53,8 +56,8 @@ function sameRecord(a: ReplicaRecord | null, b: ReplicaRecord | null): boolean {
 }
 
 /** One look at every node's copies of `keys`; `alive` are the nodes placement spreads keys over. */
-export async function snapshotReplicas(alive: readonly string[], keys: readonly string[], replicationFactor: number, timeoutMs = 5000): Promise<ReplicaSnapshot> {
-  const answers = await Promise.all(alive.map((node) => readReplicas(node, keys, timeoutMs)));
+export async function snapshotReplicas(alive: readonly string[], keys: readonly string[], replicationFactor: number, secret: string, timeoutMs = 5000): Promise<ReplicaSnapshot> {
+  const answers = await Promise.all(alive.map((node) => readReplicas(node, keys, secret, timeoutMs)));
   const copies = new Map<string, Map<string, ReplicaRecord | null>>();
   const unreachable: string[] = [];
   alive.forEach((node, i) => {

@@ -279,7 +279,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     history.phase('final-reads-done');
     // The final reads must agree with what the owners hold.
-    const after = await snapshotReplicas(ids, workload.pool.all, options.replicationFactor);
+    const after = await snapshotReplicas(ids, workload.pool.all, options.replicationFactor, cluster.secret);
     for (const { key, op } of finals) {
       if (!op || !after.agreed.has(key)) continue;
       const record = after.agreed.get(key)!;
@@ -466,7 +466,7 @@ async function awaitConvergence(
       beats.length === ids.length && leaders.size === 1 && !leaders.has(null) && beats.every((beat) => beat.nodes.map((n) => n.id).sort().join(',') === all);
     if (agreed && report.leaderAgreedMs === null) report.leaderAgreedMs = history.now();
     if (!agreed) report.leaderAgreedMs = null;
-    report.snapshot = await snapshotReplicas(ids, keys, options.replicationFactor);
+    report.snapshot = await snapshotReplicas(ids, keys, options.replicationFactor, cluster.secret);
     if (agreed && report.snapshot.unreachable.length === 0 && report.snapshot.disagreements.length === 0) {
       report.convergedMs = history.now();
       break;

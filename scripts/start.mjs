@@ -17,5 +17,5 @@ function newest(dir) {
 if (!existsSync('node_modules/.package-lock.json')) run('npm ci --no-audit --no-fund');
 const demo = 'dist/src/bin/warehouse-demo.js';
 if (!existsSync(demo) || statSync(demo).mtimeMs < newest('src')) run('npm run build --silent');
-const { status } = spawnSync(process.execPath, [demo], { stdio: 'inherit' });
+const { status } = spawnSync(process.execPath, [demo, ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(status ?? 1);

@@ -38,8 +38,17 @@ export function formatWrite({ result, replicas }: WriteResult): string {
   return `${verb} (${replicas} ${replicas === 1 ? 'replica' : 'replicas'})`;
 }
 
+/**
+ * Control characters a stored value could carry (ESC, BEL, backspace, CR…)
+ * would be obeyed by the terminal: they are shown escaped, as \u001b etc.
+ * JSON keeps its own whitespace (tab, newline) as is.
+ */
 export function formatGet(answer: GetResult): string {
-  return answer.found ? `'${answer.value}'` : 'Not found';
+  return answer.found ? `'${answer.value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, escapeControl)}'` : 'Not found';
+}
+
+function escapeControl(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** `GET -v`: the document, then its version on a line of its own. */
@@ -60,6 +69,7 @@ export function formatStatus(heartbeat: Heartbeat): string[] {
   const lines = [
     `Leader: ${heartbeat.node}`,
     `Term: ${heartbeat.term}`,
+    ...formatMode(heartbeat),
     `Replication factor: ${heartbeat.replicationFactor}`,
     `Heartbeat interval: ${duration(heartbeat.heartbeatIntervalMs)}, failure timeout: ${duration(heartbeat.failureTimeoutMs)}`,
     `Nodes (${heartbeat.nodes.length}):`,
@@ -71,6 +81,15 @@ export function formatStatus(heartbeat: Heartbeat): string[] {
     lines.push(`Repair: ${repair.inSync ? 'in sync' : 'in progress'} (${counts})`);
   }
   return [...lines, ...formatWarnings(heartbeat.warnings)];
+}
+
+function formatMode({ mode, coordinator }: Heartbeat): string[] {
+  if (mode !== 'etcd' || !coordinator) return [`Mode: ${mode ?? 'gossip'}`];
+  const endpoints = coordinator.endpoints.map(({ url, healthy }) => `${url.replace(/^https?:\/\//, '')} ${healthy ? 'healthy' : 'unhealthy'}`);
+  return [
+    `Mode: consistent (etcd, cluster name "${coordinator.clusterName}")${coordinator.connected ? '' : ', this node is cut off from etcd'}`,
+    `etcd: ${endpoints.join(', ')}`,
+  ];
 }
 
 /** Whole seconds read better; anything else stays exact. */

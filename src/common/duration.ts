@@ -1,4 +1,6 @@
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Node's timers hold a signed 32-bit count of ms; a longer one fires at once, every time. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Parses `500ms`, `2s`, `1.5m`, `1h` or a bare number of milliseconds. */
 export function parseDuration(text: string): number {
@@ -6,6 +8,7 @@ export function parseDuration(text: string): number {
   if (!match) throw new Error(`"${text}" is not a duration (use e.g. 500ms, 2s, 1m)`);
   const ms = Math.round(Number(match[1]) * UNITS[match[2] ?? 'ms']!);
   if (ms <= 0) throw new Error(`"${text}" must be longer than zero`);
+  if (ms > MAX_TIMER_MS) throw new Error(`"${text}" is longer than 24.8 days (${MAX_TIMER_MS} ms), the longest timer Node.js can hold`);
   return ms;
 }
 

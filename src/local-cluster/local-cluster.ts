@@ -3,7 +3,8 @@
 // with real signals, restart from the same data dir, and wait on conditions
 // read from the nodes' own heartbeats rather than on sleeps.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,10 +33,15 @@ export interface LocalClusterOptions {
   antiEntropyIntervalMs?: number;
   requestTimeoutMs?: number;
   logLevel?: string;
+  /** The consistent mode: every node's `--coordinator` (etcd://…); the nodes then join through etcd, not each other. */
+  coordinator?: string;
+  clusterName?: string;
   /** Further flags for every node. */
   extraArgs?: string[];
   /** Keep data dirs when the cluster stops (the demo does). */
   keepData?: boolean;
+  /** The secret the nodes share; a random one when absent. */
+  clusterSecret?: string;
 }
 
 export interface NodeSpec {
@@ -105,23 +111,32 @@ export class LocalNode {
 
 export class LocalCluster {
   readonly nodes = new Map<string, LocalNode>();
+  /** Every node is started with this file as --cluster-secret-file. */
+  readonly secretFile: string;
+  readonly secret: string;
 
   constructor(readonly options: LocalClusterOptions) {
     mkdirSync(options.baseDir, { recursive: true });
+    this.secret = options.clusterSecret ?? randomBytes(32).toString('base64url');
+    this.secretFile = join(options.baseDir, 'cluster.secret');
+    writeFileSync(this.secretFile, `${this.secret}\n`, { mode: 0o600 });
   }
 
   /** The flags a node of this cluster is started with. */
   nodeArgs(spec: NodeSpec, dataDir: string): string[] {
     const o = this.options;
     const host = spec.host ?? '127.0.0.1';
-    const join = spec.join === undefined ? this.firstRunning()?.id : spec.join;
+    const join = o.coordinator ? null : spec.join === undefined ? this.firstRunning()?.id : spec.join;
     return [
       '--host', host,
       '--port', String(spec.port),
       '--replication-factor', String(o.replicationFactor),
       '--data-dir', dataDir,
       '--log-level', o.logLevel ?? 'info',
+      '--cluster-secret-file', this.secretFile,
       ...(join ? ['--join', join] : []),
+      ...(o.coordinator ? ['--coordinator', o.coordinator] : []),
+      ...(o.clusterName ? ['--cluster-name', o.clusterName] : []),
       ...(o.heartbeatIntervalMs ? ['--heartbeat-interval', `${o.heartbeatIntervalMs}ms`] : []),
       ...(o.failureTimeoutMs ? ['--failure-timeout', `${o.failureTimeoutMs}ms`] : []),
       ...(o.antiEntropyIntervalMs ? ['--anti-entropy-interval', `${o.antiEntropyIntervalMs}ms`] : []),

@@ -1,13 +1,15 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
 import { EventEmitter } from 'node:events';
-import { Gossip, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
+import { Gossip, GossipRejection, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
-import type { Membership, MembershipEvent, Outgoing, ReceiveResult } from './machine.js';
+import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
+import type { LeaderStatus, MembershipSource } from './source.js';
 
 export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
+const isRejection = checker(GossipRejection);
 
 export interface PersistedMembership {
   term: number;
@@ -24,12 +26,20 @@ export interface MembershipDriverOptions {
   repairStatus: () => RepairStatus;
 }
 
+export function logMembershipEvent(logger: Logger, event: MembershipEvent): void {
+  if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
+  else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
+  else if (event.type === 'leader') logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+  else logger.info({ cluster: event.id }, 'joined the cluster');
+}
+
 /**
  * The term follows etcd raft's MustSync rule: it is on disk before any gossip
  * or write carries it, so a restarted node never goes back to a lower term
  * than one it already announced or wrote records with.
  */
-export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
+export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource {
+  readonly mode = 'gossip' as const;
   private timer: NodeJS.Timeout | undefined;
   private persistedTerm: number;
   private persisting: Promise<void> = Promise.resolve();
@@ -63,18 +73,44 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     return this.persisting;
   }
 
-  start(): void {
+  start(): Promise<void> {
     this.step();
     this.timer = setInterval(() => this.step(), this.options.tickMs);
+    return Promise.resolve();
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     clearInterval(this.timer);
+    return Promise.resolve();
+  }
+
+  status(): LeaderStatus {
+    return this.machine.status();
+  }
+
+  aliveNodes(): readonly NodeInfo[] {
+    return this.machine.aliveNodes();
+  }
+
+  aliveIds(): readonly NodeId[] {
+    return this.machine.aliveIds();
+  }
+
+  peerView(): readonly PeerView[] {
+    return this.machine.peerView();
+  }
+
+  peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {
+    return this.machine.peerRepairs();
+  }
+
+  coordinatorStatus(): undefined {
+    return undefined;
   }
 
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
-  async receive(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
-    const result = this.machine.receive(Date.now(), gossip);
+  async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
+    const result = this.machine.receive(Date.now(), gossip, false);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
     if (answer.term > this.persistedTerm) await this.persist();
@@ -95,8 +131,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     const termChanged = this.machine.status().term > this.persistedTerm;
     if (events.length > 0 || termChanged) {
       for (const event of events) {
-        this.log(event);
-        if (event.type === 'node-down') this.peers.forget(event.node);
+        logMembershipEvent(this.options.logger, event);
         this.emit('event', event);
       }
       const persisted = this.persist();
@@ -112,24 +147,32 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     for (const { to, gossip } of messages) {
       this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip).then(
         (answer) => {
+          // Only the node at an address speaks for it: an answer naming another id proves nothing.
+          if (answer.from.id !== to) {
+            this.options.logger.warn({ peer: to, claims: answer.from.id }, 'a peer answered under another id');
+            return;
+          }
           this.machine.receive(Date.now(), answer);
           this.flush();
         },
         (error: Error) => {
-          // 409: the peer runs with another replication factor. This node
-          // must not serve as a cluster of its own (e.g. restarted with a
-          // changed flag): its owner stops it.
-          if (error instanceof PeerError && error.status === 409) this.emit('rejected', error.message);
+          if (error instanceof PeerError && error.status === 409) this.refused(to, error);
           else this.options.logger.debug({ peer: to, err: error.message }, 'gossip failed');
         },
       );
     }
   }
 
-  private log(event: MembershipEvent): void {
-    const { logger } = this.options;
-    if (event.type === 'node-up') logger.info({ node: event.node.id }, 'node joined');
-    else if (event.type === 'node-down') logger.warn({ node: event.node }, 'node dropped after the failure timeout');
-    else logger.info({ leader: event.leader, term: event.term, previous: event.previous }, 'leader changed');
+  /**
+   * A member refused our gossip (another replication factor or cluster).
+   * Only the smaller side stops: a node restarted with a changed flag must
+   * not serve as a cluster of its own, but the majority never shuts itself
+   * down because one misconfigured node refuses it.
+   */
+  private refused(peer: NodeId, error: PeerError): void {
+    const theirs = isRejection(error.body) ? error.body.alive : 0;
+    const ours = this.machine.aliveIds().length;
+    if (theirs > ours) this.emit('rejected', error.message);
+    else this.options.logger.warn({ peer, err: error.message, theirAlive: theirs, ourAlive: ours }, 'a smaller group refused our gossip; staying');
   }
 }

@@ -2,10 +2,13 @@
 // replication-factor mismatch before announcing ourselves.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { Heartbeat, checker, type NodeId } from '../protocol/schemas.js';
+import { Heartbeat, ReplicaReadResponse, checker, type NodeId } from '../protocol/schemas.js';
+import { REPLICA_READ_PATH } from '../replication/batcher.js';
+import { UnauthenticatedAnswer, type PeerClient } from '../transport/peer-client.js';
 import { replicationFactorMismatch } from './machine.js';
 
 const isHeartbeat = checker(Heartbeat);
+const isReadResponse = checker(ReplicaReadResponse);
 
 export class JoinError extends Error {}
 
@@ -15,6 +18,8 @@ export interface JoinOptions {
   attempts: number;
   retryDelayMs: number;
   timeoutMs: number;
+  /** Signs with this node's cluster secret: the target must accept it before we announce ourselves. */
+  peers: PeerClient;
 }
 
 export interface ClusterView {
@@ -50,6 +55,14 @@ export async function discoverCluster(options: JoinOptions): Promise<ClusterView
   if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError})`);
   if (heartbeat.replicationFactor !== options.replicationFactor) {
     throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, options.replicationFactor));
+  }
+  try {
+    await options.peers.post(target, REPLICA_READ_PATH, { keys: [] }, isReadResponse);
+  } catch (error) {
+    if (error instanceof UnauthenticatedAnswer) {
+      throw new JoinError(`${target} does not accept this node's cluster secret: every node needs the same one (--cluster-secret-file or WAREHOUSE_CLUSTER_SECRET)`);
+    }
+    throw new JoinError(`cannot reach ${target} to join (${(error as Error).message})`);
   }
   return { leader: heartbeat.leader, term: heartbeat.term, peers: heartbeat.nodes.map((node) => node.id) };
 }

@@ -3,15 +3,21 @@
 // (`tick`) and received gossip (`receive`); its outputs are gossip to send and
 // events, collected with `drain`. Sockets, timers and disks stay in the driver,
 // so a test can run a whole simulated cluster from a seed.
-import { CLUSTER_NAME, type Gossip, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
+import { CLUSTER_NAME, MAX_MEMBERS, type Gossip, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { compareNodeIds } from '../common/address.js';
 import { chooseLeader, claimBeats } from './election.js';
+import { MAX_TERM_STEP } from '../security/peer-payloads.js';
+
+/** A departed node is still sent gossip this long (a partition healing), then forgotten. */
+export const DEPARTED_TTL_MS = 24 * 3_600_000;
 
 export interface MembershipConfig {
   self: NodeInfo;
   replicationFactor: number;
   heartbeatIntervalMs: number;
   failureTimeoutMs: number;
+  /** Stamped in the data dir when the cluster was founded; null until a fresh joiner learns it. */
+  clusterId: string | null;
 }
 
 export interface MembershipStart {
@@ -26,7 +32,8 @@ export interface MembershipStart {
 export type MembershipEvent =
   | { type: 'node-up'; node: NodeInfo }
   | { type: 'node-down'; node: NodeId }
-  | { type: 'leader'; leader: NodeId; term: number; previous: NodeId | null };
+  | { type: 'leader'; leader: NodeId; term: number; previous: NodeId | null }
+  | { type: 'cluster'; id: string };
 
 export interface Outgoing {
   to: NodeId;
@@ -60,6 +67,10 @@ export function replicationFactorMismatch(mine: number, theirs: number): string 
   return `replication factor ${theirs} does not match the cluster's replication factor ${mine}`;
 }
 
+export function anotherCluster(node: NodeId, theirs: string, ours: string): string {
+  return `${node} belongs to another cluster (${theirs}, this one is ${ours}): its data dir comes from another cluster; move that data dir away to join with an empty one`;
+}
+
 export class Membership {
   private readonly peers = new Map<NodeId, Peer>();
   /**
@@ -67,9 +78,10 @@ export class Membership {
    * every heartbeat: without that, both sides of a partition that outlasts
    * the timeout forget each other for good and keep two leaders after it heals.
    */
-  private readonly departed = new Set<NodeId>();
+  private readonly departed = new Map<NodeId, number>();
   private term: number;
   private leader: NodeId | null;
+  private clusterId: string | null;
   private leaderUnknownSince: number;
   /**
    * A leaderless node heard a leader named with a term below its own, so did
@@ -89,6 +101,7 @@ export class Membership {
   ) {
     this.term = start.term;
     this.leader = start.leader;
+    this.clusterId = config.clusterId;
     this.leaderUnknownSince = start.now;
     for (const id of start.peers) this.learn(id, start.now);
     // The join target may not have confirmed the leader yet and then leaves it
@@ -106,27 +119,50 @@ export class Membership {
     // A gap this long between ticks means this process was paused (SIGSTOP,
     // a stalled VM): the silence is ours, not our peers'. Dropping them all
     // now would make this node elect itself the moment it wakes up.
-    // Likewise before the first tick: a slow start-up (a loaded machine) is not the peers' silence.
+    // Nor is the time before the first tick (a node still opening its store
+    // and starting to listen, slowly on a loaded machine): peers count as
+    // silent only from then on.
     if (this.lastTick === null || now - this.lastTick > this.config.failureTimeoutMs / 2) this.forgiveSilence(now);
     this.lastTick = now;
     this.detectFailures(now);
+    this.expireDeparted(now);
     this.checkLeader(now);
     if (now - this.lastBroadcast >= this.config.heartbeatIntervalMs) {
       this.lastBroadcast = now;
       const gossip = this.gossip();
       for (const to of this.peers.keys()) this.outbox.push({ to, gossip });
-      for (const to of this.departed) this.outbox.push({ to, gossip });
+      for (const to of this.departed.keys()) this.outbox.push({ to, gossip });
     }
   }
 
-  /** Gossip received from a peer, as a request or as the answer to ours. */
-  receive(now: number, gossip: Gossip): ReceiveResult {
+  /**
+   * Gossip received from a peer, as a request or as the answer to ours.
+   * `fromItsAddress`: it is the answer of the node at `from.id` itself. A
+   * request only names its sender: an id it names is contacted, and counted
+   * alive once it answers there.
+   */
+  receive(now: number, gossip: Gossip, fromItsAddress = true): ReceiveResult {
     if (gossip.replicationFactor !== this.config.replicationFactor) {
       return { accepted: false, reason: replicationFactorMismatch(this.config.replicationFactor, gossip.replicationFactor) };
     }
+    if (gossip.term > this.term + MAX_TERM_STEP) {
+      return { accepted: false, reason: `term ${gossip.term} is more than ${MAX_TERM_STEP} beyond this node's term ${this.term}` };
+    }
     const from = gossip.from;
+    if (gossip.clusterId !== undefined && this.clusterId !== null && gossip.clusterId !== this.clusterId) {
+      return { accepted: false, reason: anotherCluster(from.id, gossip.clusterId, this.clusterId) };
+    }
     if (from.id === this.self) return { accepted: true };
     const peer = this.peers.get(from.id);
+    if (!peer && this.isFull(from.id)) return { accepted: false, reason: `this cluster already has ${MAX_MEMBERS} nodes` };
+    if (!fromItsAddress && (!peer || peer.lastHeard === null)) {
+      this.learn(from.id, now);
+      return { accepted: true };
+    }
+    if (this.clusterId === null && gossip.clusterId !== undefined) {
+      this.clusterId = gossip.clusterId;
+      this.events.push({ type: 'cluster', id: gossip.clusterId });
+    }
     if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
     if (!peer || peer.lastHeard === null || peer.info?.joined !== from.joined) this.forgetAlive();
     this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair, term: gossip.term });
@@ -165,6 +201,7 @@ export class Membership {
       term: this.term,
       replicationFactor: this.config.replicationFactor,
       nodes: [...this.aliveNodes()],
+      ...(this.clusterId === null ? {} : { clusterId: this.clusterId }),
     };
   }
 
@@ -200,12 +237,12 @@ export class Membership {
   /** Every other node this one knows of, dropped ones included. */
   peerView(): PeerView[] {
     const known = [...this.peers].map(([id, peer]) => ({ id, lastHeard: peer.lastHeard, term: peer.term ?? null, departed: false }));
-    return [...known, ...[...this.departed].map((id) => ({ id, lastHeard: null, term: null, departed: true }))];
+    return [...known, ...[...this.departed.keys()].map((id) => ({ id, lastHeard: null, term: null, departed: true }))];
   }
 
   /** Every node we are trying to reach: confirmed, not yet confirmed, or departed. */
   contacts(): NodeId[] {
-    return [...this.peers.keys(), ...this.departed];
+    return [...this.peers.keys(), ...this.departed.keys()];
   }
 
   status(): { leader: NodeId | null; term: number; isLeader: boolean } {
@@ -228,6 +265,7 @@ export class Membership {
 
   private learn(id: NodeId, now: number): void {
     if (id === this.self || this.peers.has(id)) return;
+    if (this.isFull(id)) return;
     this.peers.set(id, { info: null, lastHeard: null, learned: now });
     this.departed.delete(id);
   }
@@ -237,10 +275,19 @@ export class Membership {
       const silentSince = peer.lastHeard ?? peer.learned;
       if (now - silentSince <= this.config.failureTimeoutMs) continue;
       this.peers.delete(id);
-      this.departed.add(id);
+      this.departed.set(id, now);
       if (peer.lastHeard !== null) this.forgetAlive();
       if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
     }
+  }
+
+  /** However many ids gossip names, this node tracks a bounded number. */
+  private isFull(id: NodeId): boolean {
+    return this.peers.size + this.departed.size >= MAX_MEMBERS - 1 && !this.departed.has(id);
+  }
+
+  private expireDeparted(now: number): void {
+    for (const [id, since] of this.departed) if (now - since > DEPARTED_TTL_MS) this.departed.delete(id);
   }
 
   private checkLeader(now: number): void {

@@ -6,12 +6,15 @@ import { parseDuration } from '../common/duration.js';
 import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
 import { PACKAGE_VERSION } from '../common/version.js';
+import { DEFAULT_CLUSTER_NAME, parseClusterName, parseCoordinatorUrl } from '../coordination/coordinator-url.js';
 
 export interface NodeConfig {
   host: string;
   port: number;
   id: string;
   join: string | null;
+  /** The consistent mode's etcd; null in gossip mode. */
+  coordinator: { endpoints: string[]; clusterName: string } | null;
   replicationFactor: number;
   dataDir: string;
   heartbeatIntervalMs: number;
@@ -21,6 +24,9 @@ export interface NodeConfig {
   antiEntropyIntervalMs: number;
   tombstoneGraceMs: number;
   logLevel: string;
+  /** --cluster-secret-file; the secret itself may also come from WAREHOUSE_CLUSTER_SECRET. */
+  clusterSecretFile: string | null;
+  clusterSecretEnv: string | undefined;
 }
 
 function positiveInteger(max: number): (text: string) => number {
@@ -49,6 +55,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
     .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))
+    .addOption(new Option('--coordinator <url>', 'consistent mode: keep membership and leadership in etcd, etcd://HOST:PORT[,HOST:PORT...]').env('WAREHOUSE_COORDINATOR').argParser(checked(parseCoordinatorUrl)))
+    .addOption(new Option('--cluster-name <name>', 'with --coordinator: the cluster\'s namespace in etcd, so clusters can share one').env('WAREHOUSE_CLUSTER_NAME').default(DEFAULT_CLUSTER_NAME).argParser(checked(parseClusterName)))
     .addOption(new Option('--replication-factor <n>', 'copies kept of every document; must match the cluster').env('WAREHOUSE_REPLICATION_FACTOR').default(2).argParser(positiveInteger(64)))
     .addOption(new Option('--data-dir <dir>', 'where this node stores its data (default: ./data/HOST_PORT)').env('WAREHOUSE_DATA_DIR'))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often nodes gossip').env('WAREHOUSE_HEARTBEAT_INTERVAL').default(1000, '1s').argParser(checked(parseDuration)))
@@ -57,6 +65,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(checked(parseSize)))
     .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(checked(parseDuration)))
     .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(checked(parseDuration)))
+    .addOption(new Option('--cluster-secret-file <path>', 'file holding the secret shared by every node (or env WAREHOUSE_CLUSTER_SECRET)').env('WAREHOUSE_CLUSTER_SECRET_FILE'))
     .addOption(new Option('--log-level <level>', 'log level').env('WAREHOUSE_LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
@@ -64,6 +73,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     host: string;
     port: number;
     join?: string;
+    coordinator?: string[];
+    clusterName: string;
     replicationFactor: number;
     dataDir?: string;
     heartbeatInterval: number;
@@ -73,17 +84,22 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     antiEntropyInterval: number;
     tombstoneGrace: number;
     logLevel: string;
+    clusterSecretFile?: string;
   }>();
   const port = options.port;
   const id = `${options.host}:${port}`;
   if (options.heartbeatInterval >= options.failureTimeout) {
     program.error('error: --heartbeat-interval must be shorter than --failure-timeout');
   }
+  if (options.coordinator && options.join) {
+    program.error('error: --join is for the gossip mode; with --coordinator the nodes find each other in etcd');
+  }
   return {
     host: options.host,
     port,
     id,
     join: options.join && options.join !== id ? options.join : null,
+    coordinator: options.coordinator ? { endpoints: options.coordinator, clusterName: options.clusterName } : null,
     replicationFactor: options.replicationFactor,
     dataDir: options.dataDir ?? `data/${options.host}_${port}`,
     heartbeatIntervalMs: options.heartbeatInterval,
@@ -93,5 +109,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     antiEntropyIntervalMs: options.antiEntropyInterval,
     tombstoneGraceMs: options.tombstoneGrace,
     logLevel: options.logLevel,
+    clusterSecretFile: options.clusterSecretFile ?? null,
+    clusterSecretEnv: process.env.WAREHOUSE_CLUSTER_SECRET || undefined,
   };
 }

@@ -1,12 +1,13 @@
 // Wires one node together: storage, membership, replication and the HTTP
 // server. No logic of its own beyond start-up order and shutdown.
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
 import { ReplicaStore } from '../storage/store.js';
-import { Membership } from '../membership/machine.js';
-import { MembershipDriver, type PersistedMembership } from '../membership/driver.js';
-import { discoverCluster, type ClusterView } from '../membership/join.js';
+import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
+import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
+import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
@@ -18,12 +19,12 @@ import { TrafficMeter } from '../observability/traffic.js';
 import { ClusterWatch } from '../dashboard/cluster-watch.js';
 import { locate } from '../dashboard/locate.js';
 import { registerDashboard } from '../dashboard/routes.js';
+import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
+import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
 import type { NodeConfig } from './config.js';
 
-const MEMBERSHIP_KEY = 'membership';
 const JOINED_KEY = 'joined';
 const LAST_ALIVE_KEY = 'lastAlive';
-const JOIN_ATTEMPTS = 10;
 
 export class StartupError extends Error {}
 
@@ -61,7 +62,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const logger = createLogger('warehouse-node', config.logLevel);
   const store = ReplicaStore.open(config.dataDir);
   const self: NodeInfo = { id: config.id, joined: store.getMeta<number>(JOINED_KEY) ?? Date.now() };
-  const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
   const lastAlive = store.getMeta<number>(LAST_ALIVE_KEY);
   if (lastAlive !== undefined && store.count() > 0 && Date.now() - lastAlive > config.tombstoneGraceMs) {
     // Its peers have purged the tombstones of deletes it never saw: its old
@@ -74,43 +74,52 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     );
   }
 
-  let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
-  if (config.join) {
-    try {
-      view = await discoverCluster({ target: config.join, replicationFactor: config.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: config.requestTimeoutMs });
-    } catch (error) {
-      await store.close();
-      throw new StartupError((error as Error).message);
-    }
+  // A gossip node founds a cluster when it joins none and remembers none; in the
+  // consistent mode etcd knows the cluster, and every node needs the shared secret.
+  const founding = !config.coordinator && !config.join && store.getMeta(MEMBERSHIP_KEY) === undefined;
+  const stamp = store.getMeta<ClusterStamp>(CLUSTER_KEY) ?? (founding ? { id: randomUUID(), replicationFactor: config.replicationFactor } : undefined);
+  let clusterSecret: ClusterSecret;
+  try {
+    const mismatch = stampMismatch(stamp, config.replicationFactor, config.dataDir);
+    if (mismatch) throw new StartupError(mismatch);
+    clusterSecret = loadClusterSecret({ file: config.clusterSecretFile, env: config.clusterSecretEnv, dataDir: config.dataDir, founding });
+  } catch (error) {
+    await store.close();
+    throw new StartupError((error as Error).message);
   }
-  // Records may carry a term the membership record never saw persisted (an
-  // older release, a crash between the two): never lead below them.
-  view = { ...view, term: Math.max(view.term, store.highestTerm()) };
-  await store.putMeta(JOINED_KEY, self.joined);
-  // Remembered at once: a joiner that crashes before its first membership
-  // event must rejoin these peers on restart, not found a cluster of its own.
-  await store.putMeta(MEMBERSHIP_KEY, { term: view.term, peers: view.peers.filter((id) => id !== self.id) });
 
-  // Its sources are read at scrape time only, once the node is running.
-  const metrics = new NodeMetrics({
-    replicationFactor: config.replicationFactor,
-    status: () => machine.status(),
-    aliveNodes: () => machine.aliveIds().length,
-    repair: () => repair.status(),
-    repairTotals: () => repair.totals,
-    records: () => store.count(),
-    storageBytes: () => store.sizeBytes(),
-  });
+  // Created before its sources exist: the peer client reports to it from its first request.
+  let metrics: NodeMetrics | undefined;
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
+    secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
   });
-  const machine = new Membership(
-    { self, replicationFactor: config.replicationFactor, heartbeatIntervalMs: config.heartbeatIntervalMs, failureTimeoutMs: config.failureTimeoutMs },
-    { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
-  );
-  const aliveIds = () => machine.aliveIds();
+  const membershipOptions = {
+    self,
+    replicationFactor: config.replicationFactor,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    failureTimeoutMs: config.failureTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    logger,
+    repairStatus: () => repair.status(),
+  };
+  let membership: MembershipSource;
+  try {
+    // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
+    membership = config.coordinator
+      ? await (await import('../coordination/etcd-membership.js')).EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
+      : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
+  } catch (error) {
+    await peers.close();
+    await store.close();
+    throw new StartupError((error as Error).message);
+  }
+  await store.putMeta(JOINED_KEY, self.joined);
+  if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
+
+  const aliveIds = () => membership.aliveIds();
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -120,16 +129,23 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
-  const membership = new MembershipDriver(machine, peers, {
-    tickMs: Math.min(100, Math.ceil(config.heartbeatIntervalMs / 2)),
-    logger,
-    persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
-    persistedTerm: view.term,
-    repairStatus: () => repair.status(),
+  metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => membership.status(),
+    aliveNodes: () => membership.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
   });
   membership.on('event', (event) => {
+    if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
-    else repair.trigger();
+    else if (event.type === 'cluster') {
+      store.putMeta(CLUSTER_KEY, { id: event.id, replicationFactor: config.replicationFactor } satisfies ClusterStamp).catch((error: Error) =>
+        logger.error({ err: error.message }, 'could not stamp the cluster id'),
+      );
+    } else repair.trigger();
   });
   const coordinator = new Coordinator(
     { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
@@ -139,9 +155,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   );
 
   const heartbeat = (): Heartbeat => {
-    const { leader, term } = machine.status();
-    const nodes = machine.aliveNodes();
-    const peerRepairs = machine.peerRepairs();
+    const { leader, term } = membership.status();
+    const nodes = membership.aliveNodes();
+    const peerRepairs = membership.peerRepairs();
     return {
       cluster: CLUSTER_NAME,
       node: self.id,
@@ -156,6 +172,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         nodes.map((node) => node.id),
         nodes.map((node) => (node.id === self.id ? repair.status() : peerRepairs.get(node.id))),
       ),
+      mode: membership.mode,
+      coordinator: membership.coordinatorStatus(),
     };
   };
 
@@ -163,11 +181,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     {
       heartbeat,
       stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
-      leader: () => machine.status(),
-      receiveGossip: (gossip) => membership.receive(gossip),
+      leader: () => membership.status(),
+      receiveGossip: (gossip) => membership.receiveGossip(gossip),
       documents: coordinator,
       replicas: {
-        write: async ({ records, hintFor }) => {
+        write: async (request) => {
+          checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() });
+          const { records, hintFor } = request;
           const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
@@ -177,14 +197,22 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
         }),
       },
-      sync: repair,
+      sync: {
+        compareDigests: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.compareDigests(request);
+        },
+        listKeys: (request) => {
+          checkSyncRequest(request, self.id);
+          return repair.listKeys(request);
+        },
+      },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024 },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret },
   );
-
   registerMetrics(server, metrics);
   const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
-  const watch = new ClusterWatch({ heartbeat, peers: () => machine.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
   registerDashboard(server, {
     snapshot: () => watch.snapshot(),
     traffic: () => traffic.traffic(),
@@ -204,12 +232,20 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   try {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await membership.stop();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use`);
     throw new StartupError(`cannot listen on ${config.id} (${code ?? (error as Error).message})`);
   }
-  membership.start();
+  try {
+    await membership.start();
+  } catch (error) {
+    await membership.stop();
+    await server.close();
+    await store.close();
+    throw new StartupError(`cannot register in the cluster (${(error as Error).message})`);
+  }
   repair.start();
   traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
@@ -217,7 +253,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
     Math.min(60_000, config.tombstoneGraceMs / 4),
   );
-  logger.info({ node: self.id, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+  logger.info({ node: self.id, mode: membership.mode, join: config.join, dataDir: config.dataDir, replicationFactor: config.replicationFactor }, 'node started');
+  if (clusterSecret.createdIn) logger.warn({ file: clusterSecret.createdIn }, 'created the cluster secret: joining nodes need this file (--cluster-secret-file)');
 
   const rejected = new Promise<string>((resolve) => membership.once('rejected', resolve));
   return {
@@ -225,7 +262,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     async stop() {
       clearInterval(aliveTimer);
       traffic.stop();
-      membership.stop();
+      await membership.stop();
       await repair.stop();
       await server.close();
       await peers.close();

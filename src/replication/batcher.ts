@@ -2,6 +2,7 @@
 // turn of the event loop travels in one request, so 64 concurrent client
 // writes cost a handful of HTTP round trips and one group commit per replica.
 import {
+  MAX_RECORDS_PER_REQUEST,
   ReplicaReadResponse,
   ReplicaWriteResponse,
   checker,
@@ -14,7 +15,7 @@ import type { ApplyResult } from '../storage/store.js';
 
 export const REPLICA_WRITE_PATH = '/internal/v1/replicas/write';
 export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
-const MAX_BATCH = 1000;
+const MAX_BATCH = MAX_RECORDS_PER_REQUEST;
 
 const isWriteResponse = checker(ReplicaWriteResponse);
 const isReadResponse = checker(ReplicaReadResponse);

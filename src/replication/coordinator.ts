@@ -74,7 +74,7 @@ export class Coordinator {
 
   async read(key: string): Promise<ReadOutcome> {
     const placement = this.place(key);
-    const survey = await this.survey(key, placement, null);
+    const survey = await this.survey(key, placement, null, false);
     const decision = decideRead(survey);
     if (decision.kind === 'unavailable') throw new UnavailableError(decision.reason);
     const found = decision.kind === 'found' ? decision.record : decision.newest;
@@ -89,7 +89,7 @@ export class Coordinator {
   private async writeNow(key: string, { value, requestId, condition }: WriteRequest): Promise<WriteOutcome> {
     for (let attempt = 1; ; attempt++) {
       const placement = this.place(key);
-      const survey = await this.survey(key, placement, requestId ?? null);
+      const survey = await this.survey(key, placement, requestId ?? null, true);
       const decision = decideWrite(survey, key, value, condition);
       switch (decision.kind) {
         case 'unavailable':
@@ -130,10 +130,13 @@ export class Coordinator {
    * record (or a newer one) get it now, and the first answer is given again.
    */
   private async replay(placement: Placement, survey: Survey, result: WriteResultKind, version: Version): Promise<WriteOutcome> {
-    const found = newest([...survey.owners, ...survey.others])!;
+    // The index can outlive the copy (handed off and dropped): then only the owners' copies count.
+    const found = newest([...survey.owners, ...survey.others]);
     const holds = (copy: Copy) => copy !== undefined && copy !== null && compareVersions(copy.version, version) >= 0;
     const repaired = await Promise.allSettled(
-      placement.owners.map((node, i) => (holds(survey.owners[i]) || survey.owners[i] === undefined ? null : this.writeReplica(node, found, null))),
+      placement.owners.map((node, i) =>
+        !found || !holds(found) || holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null),
+      ),
     );
     const replicas = repaired.filter((outcome, i) => holds(survey.owners[i]) || (outcome.status === 'fulfilled' && outcome.value?.applied)).length;
     if (replicas === 0) throw new UnavailableError('Failed to write an entry');
@@ -164,15 +167,21 @@ export class Coordinator {
     return judgeFanout(record.version, ownerVersions, standInVersions);
   }
 
-  /** Asks the owners (and, when they cannot settle it, every other alive node) what they hold. */
-  private async survey(key: string, { owners, rest }: Placement, requestId: string | null): Promise<Survey> {
+  /**
+   * Asks the owners what they hold, and every other alive node when the
+   * owners cannot settle it: hinted copies sit on stand-ins, and after a
+   * membership change the only copies may still sit on former owners that
+   * repair has not drained yet. Writes ask everyone at once (`eager`): most
+   * writes create keys, which no owner holds, and one round costs less than two.
+   */
+  private async survey(key: string, { owners, rest }: Placement, requestId: string | null, eager: boolean): Promise<Survey> {
     const term = await this.cluster.term();
-    const ownerAnswers = await this.readReplicas(owners, key, requestId);
+    const [ownerAnswers, eagerAnswers] = await Promise.all([
+      this.readReplicas(owners, key, requestId),
+      eager ? this.readReplicas(rest, key, requestId) : Promise.resolve(null),
+    ]);
     const ownerCopies = ownerAnswers.map((answer) => answer?.record);
-    // No owner has the key, or one is silent: hinted copies sit on stand-ins,
-    // and after a membership change the only copies may still sit on former
-    // owners that repair has not drained yet.
-    const otherAnswers = ownersSettle(ownerCopies) ? [] : await this.readReplicas(rest, key, requestId);
+    const otherAnswers = eagerAnswers ?? (ownersSettle(ownerCopies) ? [] : await this.readReplicas(rest, key, requestId));
     const known = [...ownerAnswers, ...otherAnswers].find((answer) => answer?.known)?.known ?? null;
     return {
       owners: ownerCopies,

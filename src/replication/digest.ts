@@ -2,9 +2,7 @@
 // them into 4096 buckets of even size that are also contiguous ranges in the
 // store's key order: a bucket is hashed in one ordered scan, and two nodes
 // that hold the same (key, version) pairs in a bucket get the same hash.
-import type { BucketDigest } from '../protocol/schemas.js';
-
-export const BUCKET_COUNT = 4096;
+import { BUCKET_COUNT, type BucketDigest } from '../protocol/schemas.js';
 
 export function bucketOf(key: string): number {
   return parseInt(key.slice(0, 3), 16);

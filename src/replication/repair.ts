@@ -9,6 +9,7 @@
 // are delivered on a shorter one.
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import {
+  MAX_BUCKETS_PER_KEYS_REQUEST,
   ReplicaWriteResponse,
   SyncDigestResponse,
   SyncKeysResponse,
@@ -37,10 +38,10 @@ const isWriteResponse = checker(ReplicaWriteResponse);
 const isDigestResponse = checker(SyncDigestResponse);
 const isKeysResponse = checker(SyncKeysResponse);
 
+/** Records listed between two yields to other requests. */
+const LIST_SLICE = 1000;
 /** Every this many passes, one scans every record (to purge expired tombstones). */
 const FULL_SCAN_EVERY = 10;
-/** Buckets asked for in one key-list request. */
-const BUCKETS_PER_REQUEST = 64;
 
 export interface RepairOptions {
   intervalMs: number;
@@ -170,18 +171,21 @@ export class RepairService {
   }
 
   /** A co-owner's key-list request for mismatched buckets. */
-  listKeys(request: SyncKeysRequest): SyncKeysResponse {
-    return { entries: this.sharedEntries(request.buckets, request.members, request.from) };
+  async listKeys(request: SyncKeysRequest): Promise<SyncKeysResponse> {
+    return { entries: await this.sharedEntries(request.buckets, request.members, request.from) };
   }
 
-  private sharedEntries(buckets: readonly number[], members: readonly NodeId[], peer: NodeId): KeyVersion[] {
+  /** Yields to other requests every slice: a large store must not block the node while it is listed. */
+  private async sharedEntries(buckets: readonly number[], members: readonly NodeId[], peer: NodeId): Promise<KeyVersion[]> {
     const entries: KeyVersion[] = [];
+    let seen = 0;
     for (const bucket of buckets) {
       const { start, end } = bucketRange(bucket);
       for (const record of this.context.store.entries(start, end)) {
         if (shared(record.key, members, this.context.replicationFactor, peer, this.context.self)) {
           entries.push({ key: record.key, version: record.version });
         }
+        if (++seen % LIST_SLICE === 0) await yieldToRequests();
       }
     }
     return entries;
@@ -284,11 +288,11 @@ export class RepairService {
         { from: self, members, buckets: this.index.digestsFor(peer) },
         isDigestResponse,
       );
-      for (let start = 0; start < mismatched.length; start += BUCKETS_PER_REQUEST) {
-        const buckets = mismatched.slice(start, start + BUCKETS_PER_REQUEST);
+      for (let start = 0; start < mismatched.length; start += MAX_BUCKETS_PER_KEYS_REQUEST) {
+        const buckets = mismatched.slice(start, start + MAX_BUCKETS_PER_KEYS_REQUEST);
         const { entries } = await peers.post(peer, SYNC_KEYS_PATH, { from: self, members, buckets }, isKeysResponse);
         const theirs = new Map<string, Version>(entries.map((entry) => [entry.key, entry.version]));
-        const behind = this.sharedEntries(buckets, members, peer).filter((mine) => {
+        const behind = (await this.sharedEntries(buckets, members, peer)).filter((mine) => {
           const version = theirs.get(mine.key);
           return version === undefined || compareVersions(mine.version, version) > 0;
         });

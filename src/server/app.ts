@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import {
   ErrorBody,
   Gossip,
+  GossipRejection,
   Heartbeat,
   ReplicaReadRequest,
   ReplicaReadResponse,
@@ -27,6 +28,7 @@ import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coo
 import { UnavailableError } from '../replication/coordinator.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
+import { guardInternalRoutes } from '../security/internal-guard.js';
 
 export interface NodeServices {
   heartbeat(): Heartbeat;
@@ -43,7 +45,7 @@ export interface NodeServices {
   };
   sync: {
     compareDigests(request: SyncDigestRequest): Promise<SyncDigestResponse>;
-    listKeys(request: SyncKeysRequest): SyncKeysResponse;
+    listKeys(request: SyncKeysRequest): Promise<SyncKeysResponse>;
   };
 }
 
@@ -52,6 +54,8 @@ export interface ServerOptions {
   maxValueBytes: number;
   /** Repair streams and hint deliveries send large batches between nodes. */
   maxInternalBytes: number;
+  /** Shared by every member; signs and checks every internal request and answer. */
+  clusterSecret: string;
 }
 
 const KeyParams = Type.Object({ key: Type.String() });
@@ -164,35 +168,43 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     });
   });
 
-  app.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: ErrorBody } } }, async (request, reply) => {
-    const { result, answer } = await services.receiveGossip(request.body);
-    if (!result.accepted) return sendError(reply, 409, result.reason);
-    return answer;
+  // The node-to-node routes share the port but answer only members holding the cluster secret.
+  void app.register(async (plugin) => {
+    guardInternalRoutes(plugin, options.clusterSecret);
+    const internal = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    internal.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
+      const { result, answer } = await services.receiveGossip(request.body);
+      if (!result.accepted) {
+        void reply.code(409).send({ error: result.reason, alive: answer.nodes.length });
+        return;
+      }
+      return answer;
+    });
+
+    internal.post(
+      '/internal/v1/replicas/write',
+      { schema: { body: ReplicaWriteRequest, response: { 200: ReplicaWriteResponse } } },
+      (request) => services.replicas.write(request.body),
+    );
+
+    internal.post(
+      '/internal/v1/replicas/read',
+      { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
+      (request) => services.replicas.read(request.body),
+    );
+
+    internal.post(
+      '/internal/v1/sync/digest',
+      { schema: { body: SyncDigestRequest, response: { 200: SyncDigestResponse } } },
+      (request) => services.sync.compareDigests(request.body),
+    );
+
+    internal.post(
+      '/internal/v1/sync/keys',
+      { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
+      (request) => services.sync.listKeys(request.body),
+    );
   });
-
-  app.post(
-    '/internal/v1/replicas/write',
-    { schema: { body: ReplicaWriteRequest, response: { 200: ReplicaWriteResponse } } },
-    (request) => services.replicas.write(request.body),
-  );
-
-  app.post(
-    '/internal/v1/replicas/read',
-    { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
-    (request) => services.replicas.read(request.body),
-  );
-
-  app.post(
-    '/internal/v1/sync/digest',
-    { schema: { body: SyncDigestRequest, response: { 200: SyncDigestResponse } } },
-    (request) => services.sync.compareDigests(request.body),
-  );
-
-  app.post(
-    '/internal/v1/sync/keys',
-    { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
-    (request) => services.sync.listKeys(request.body),
-  );
 
   return app;
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
+import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
  * On disk: [term, clock, writer, value or null for a tombstone], then the
@@ -83,6 +84,7 @@ export class ReplicaStore {
     private readonly requestAges: Database<null, string>,
     private readonly now: () => number,
     private readonly limits: typeof REQUEST_INDEX_LIMITS,
+    private readonly unlock: () => void,
   ) {
     this.maxTerm = (meta.get(MAX_TERM_KEY) as number | undefined) ?? 0;
     this.requestCount = (requests.getStats() as { entryCount: number }).entryCount;
@@ -90,14 +92,17 @@ export class ReplicaStore {
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
   static open(dir: string, { now = Date.now, requestIndex = REQUEST_INDEX_LIMITS }: StoreOptions = {}): ReplicaStore {
+    refusePseudoFileSystem(dir);
     try {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch (error) {
       throw new StorageError(`data dir ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
     }
+    const unlock = lockDataDir(dir);
     try {
-      const root = open({ path: join(dir, 'warehouse.mdb'), maxDbs: 8, mapSize: 2 ** 34 });
+      checkStoreFile(dir);
+      const root = open({ path: join(dir, STORE_FILE), maxDbs: 8, mapSize: 2 ** 34 });
       return new ReplicaStore(
         root,
         root.openDB<Stored, string>({ name: 'records' }),
@@ -107,8 +112,11 @@ export class ReplicaStore {
         root.openDB<null, string>({ name: 'request-ages' }),
         now,
         requestIndex,
+        unlock,
       );
     } catch (error) {
+      unlock();
+      if (error instanceof DataDirError) throw error;
       throw new StorageError(`cannot open the store in ${dir}: ${(error as Error).message}`);
     }
   }
@@ -167,12 +175,12 @@ export class ReplicaStore {
         const current = stored && versionOf(stored);
         const newer = isNewer(record.version, current);
         if (newer) {
-          this.records.put(record.key, toStored(record));
+          this.records.putSync(record.key, toStored(record));
           if (record.request) this.indexRequest(record, now);
           if (record.version[0] > this.maxTerm) this.raiseMaxTerm(record.version[0]);
         }
         const owner = hintFor?.[i];
-        if (owner) this.hints.put(hintKey(owner, record.key), null);
+        if (owner) this.hints.putSync(hintKey(owner, record.key), null);
         if (newer || !current) return { applied: true, current: record.version };
         return { applied: compareVersions(current, record.version) === 0, current };
       });
@@ -187,8 +195,8 @@ export class ReplicaStore {
   private indexRequest(record: ReplicaRecord, now: number): void {
     const { id, result } = record.request!;
     if (this.requests.get(id) === undefined) this.requestCount++;
-    this.requests.put(id, [record.key, record.version[0], record.version[1], record.version[2], result, now]);
-    this.requestAges.put(ageKey(now, id), null);
+    this.requests.putSync(id, [record.key, record.version[0], record.version[1], record.version[2], result, now]);
+    this.requestAges.putSync(ageKey(now, id), null);
   }
 
   /** Drops the oldest index entries beyond the count limit or older than the age limit. */
@@ -198,11 +206,11 @@ export class ReplicaStore {
       const at = Number(age.slice(0, 15));
       if (budget-- <= 0 || (this.requestCount <= this.limits.maxEntries && now - at <= this.limits.maxAgeMs)) break;
       const id = age.slice(16);
-      this.requestAges.remove(age);
+      this.requestAges.removeSync(age);
       const entry = this.requests.get(id);
       // A re-indexed id has a newer age entry; only its latest one removes it.
       if (entry && entry[5] === at) {
-        this.requests.remove(id);
+        this.requests.removeSync(id);
         this.requestCount--;
       }
     }
@@ -210,7 +218,7 @@ export class ReplicaStore {
 
   private raiseMaxTerm(term: number): void {
     this.maxTerm = term;
-    this.meta.put(MAX_TERM_KEY, term);
+    this.meta.putSync(MAX_TERM_KEY, term);
   }
 
   /** Calls `watcher` with the keys of every committed change. */
@@ -277,5 +285,6 @@ export class ReplicaStore {
 
   async close(): Promise<void> {
     await this.root.close();
+    this.unlock();
   }
 }

@@ -2,18 +2,26 @@
 // on every request, and answers checked against their schema before use.
 import { Pool } from 'undici';
 import type { NodeId } from '../protocol/schemas.js';
+import { AUTH_HEADER, signRequest, verifyResponse } from '../security/cluster-auth.js';
 
 export class PeerError extends Error {
   constructor(
     message: string,
+    /** Set only for answers signed with the cluster secret. */
     readonly status: number | null,
+    readonly body?: unknown,
   ) {
     super(message);
   }
 }
 
+/** An answer without a valid signature: the peer does not hold this cluster's secret (or is not a peer at all). */
+export class UnauthenticatedAnswer extends PeerError {}
+
 export interface PeerClientOptions {
   timeoutMs: number;
+  /** The cluster secret: requests are signed with it, and answers not signed with it are refused. */
+  secret: string;
   connectionsPerPeer?: number;
   /**
    * Source address of outgoing connections: the node's own host, so that a
@@ -44,26 +52,39 @@ export class PeerClient {
   }
 
   private async send<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
-    let answer: unknown;
+    const text = JSON.stringify(body);
+    const auth = signRequest(this.options.secret, 'POST', path, text);
+    let answerText: string;
     let status: number;
+    let signature: unknown;
     try {
       const response = await this.pool(peer).request({
         method: 'POST',
         path,
-        body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
+        body: text,
+        headers: { 'content-type': 'application/json', ...auth },
         // undici's own timers: cheaper per request than an AbortSignal.
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
       });
       status = response.statusCode;
-      answer = await response.body.json();
+      signature = response.headers[AUTH_HEADER];
+      answerText = await response.body.text();
     } catch (error) {
       throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
     }
+    if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {
+      throw new UnauthenticatedAnswer(`${peer}${path}: HTTP ${status} not signed with this cluster's secret`, null);
+    }
+    let answer: unknown;
+    try {
+      answer = JSON.parse(answerText);
+    } catch {
+      throw new PeerError(`${peer}${path}: answer is not JSON`, null);
+    }
     if (status >= 300) {
       const message = (answer as { error?: unknown })?.error;
-      throw new PeerError(typeof message === 'string' ? message : `${peer}${path}: HTTP ${status}`, status);
+      throw new PeerError(typeof message === 'string' ? message : `${peer}${path}: HTTP ${status}`, status, answer);
     }
     if (!check(answer)) throw new PeerError(`${peer}${path}: malformed answer`, status);
     return answer;

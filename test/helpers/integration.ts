@@ -1,6 +1,7 @@
 // Shared pieces of the integration tests: temp dirs, a cluster with short
 // timeouts, plain HTTP calls, direct replica reads and bounded concurrency.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { LocalCluster, type LocalClusterOptions } from '../../src/local-cluster/
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { REPO_ROOT } from './cli.js';
 import { mulberry32, uuid4 } from '../../src/common/random.js';
+import { signRequest } from '../../src/security/cluster-auth.js';
 
 /** Short timeouts so failures are detected and repaired within seconds. */
 export const FAST = {
@@ -23,8 +25,11 @@ export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `wh13-${name}-`));
 }
 
+/** Every test cluster of this process shares it, so a test can sign internal requests like a member. */
+export const TEST_SECRET = randomBytes(24).toString('base64url');
+
 export function fastCluster(name: string, replicationFactor: number, options: Partial<LocalClusterOptions> = {}): LocalCluster {
-  return new LocalCluster({ baseDir: tempDir(name), replicationFactor, logLevel: 'info', ...FAST, ...options });
+  return new LocalCluster({ baseDir: tempDir(name), replicationFactor, logLevel: 'info', clusterSecret: TEST_SECRET, ...FAST, ...options });
 }
 
 /** `count` distinct UUID4 keys from a seed. */
@@ -53,6 +58,12 @@ export async function http(
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 
+/** A POST to an internal route, signed like a member's (with `secret`), or not at all (null). */
+export async function internalPost(node: string, path: string, body: string, secret: string | null = TEST_SECRET, timeoutMs = 5000): Promise<HttpAnswer> {
+  const auth = secret === null ? {} : signRequest(secret, 'POST', path, body);
+  return http('POST', `http://${node}${path}`, body, { 'content-type': 'application/json', ...auth }, timeoutMs);
+}
+
 /** Parses a JSON body, with the text in the message when it is not JSON. */
 export function json(answer: HttpAnswer): any {
   try {
@@ -68,7 +79,7 @@ const READ_BATCH = 2000;
 export async function readReplicas(node: string, keys: readonly string[]): Promise<(ReplicaRecord | null)[]> {
   const out: (ReplicaRecord | null)[] = [];
   for (let start = 0; start < keys.length; start += READ_BATCH) {
-    const answer = await http('POST', `http://${node}/internal/v1/replicas/read`, JSON.stringify({ keys: keys.slice(start, start + READ_BATCH) }));
+    const answer = await internalPost(node, '/internal/v1/replicas/read', JSON.stringify({ keys: keys.slice(start, start + READ_BATCH) }));
     if (answer.status !== 200) throw new Error(`replicas/read on ${node}: HTTP ${answer.status} ${answer.text.slice(0, 300)}`);
     out.push(...(json(answer).records as (ReplicaRecord | null)[]));
   }
@@ -119,9 +130,9 @@ export interface Finished {
 }
 
 /** Runs a program that is expected to end by itself (e.g. a node that must refuse to start); killed after the timeout. */
-export async function runToExit(bin: string, args: readonly string[], timeoutMs = 30_000): Promise<Finished> {
+export async function runToExit(bin: string, args: readonly string[], timeoutMs = 30_000, env: Record<string, string> = {}): Promise<Finished> {
   const started = Date.now();
-  const child = spawn(bin, [...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, [...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

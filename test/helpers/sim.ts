@@ -332,6 +332,7 @@ export class Simulation {
         replicationFactor: node.replicationFactor,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs,
         failureTimeoutMs: this.options.failureTimeoutMs,
+        clusterId: null,
       },
       { now: this.now, ...start },
     );
@@ -418,5 +419,6 @@ export class Simulation {
 function describeEvent(event: MembershipEvent): string {
   if (event.type === 'node-up') return `up ${event.node.id}`;
   if (event.type === 'node-down') return `down ${event.node}`;
+  if (event.type === 'cluster') return `cluster ${event.id}`;
   return `leader ${event.leader} term ${event.term} (was ${event.previous})`;
 }

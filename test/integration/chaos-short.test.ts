@@ -59,7 +59,9 @@ describe('chaos, short run', () => {
     for (const id of ['lost-writes', 'read-after-write', 'convergence'] as const) {
       assert.ok(result.verdicts.some((v) => v.id === id && (v.status === 'pass' || v.status === 'anomalies')), id);
     }
-    assert.ok(result.stats.ok > 300, `the workload made progress (${result.stats.ok} ok ops)`);
+    // Writes to a key wait while one of its owners is paused (until it answers or is dropped after the
+    // failure timeout): fewer ops than a store that answers without it, but progress all the same.
+    assert.ok(result.stats.ok > 150, `the workload made progress (${result.stats.ok} ok ops)`);
     assert.ok(result.stats.faults >= (withoutPartition ? 2 : 3), 'every kind of fault ran');
     rmSync(out, { recursive: true, force: true });
   });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { parseVersion } from '../../src/replication/version.js';
-import { fastCluster, http, json, makeKeys, withLogs, type HttpAnswer } from '../helpers/integration.js';
+import { fastCluster, http, internalPost, json, makeKeys, withLogs, type HttpAnswer } from '../helpers/integration.js';
 
 const [A, B, X] = ['127.0.0.1:25001', '127.0.0.1:25002', '127.0.0.1:25003'];
 const keys = makeKeys(8, 10);
@@ -115,7 +115,7 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     // A write that reached only B (its leader died mid-write, say): B holds the only copy.
     const term = (await cluster.heartbeat(A))!.term;
     const only = { key, version: [term, Date.now() * 1024, B], value: '{"only":"B"}' };
-    const placed = await http('POST', `http://${B}/internal/v1/replicas/write`, JSON.stringify({ records: [only] }), JSON_HEADERS);
+    const placed = await internalPost(B, '/internal/v1/replicas/write', JSON.stringify({ records: [only] }));
     assert.equal(placed.status, 200, placed.text);
     await cluster.get(B).stop('SIGKILL');
     const read = await get(key);
@@ -128,9 +128,9 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
   it('a copy with a clock ahead makes the leader write above it instead of acknowledging a write nobody applied', async () => {
     const key = keys[4]!;
     const term = (await cluster.heartbeat(A))!.term;
-    const skewed = { key, version: [term, (Date.now() + 3_600_000) * 1024, B], value: '{"skewed":true}' };
+    const skewed = { key, version: [term, (Date.now() + 1_800_000) * 1024, B], value: '{"skewed":true}' };
     for (const node of [A, B, X]) {
-      const placed = await http('POST', `http://${node}/internal/v1/replicas/write`, JSON.stringify({ records: [skewed] }), JSON_HEADERS);
+      const placed = await internalPost(node, '/internal/v1/replicas/write', JSON.stringify({ records: [skewed] }));
       assert.equal(placed.status, 200);
     }
     const written = await put(key, '{"fresh":true}');

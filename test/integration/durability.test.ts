@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
-import { type HttpAnswer, fastCluster, http, inParallel, makeKeys, readReplicas, recordCount, withLogs } from '../helpers/integration.js';
+import { type HttpAnswer, fastCluster, http, inParallel, internalPost, makeKeys, readReplicas, recordCount, withLogs } from '../helpers/integration.js';
 
 const PORTS = [23001, 23002, 23003];
 const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
@@ -65,19 +65,19 @@ describe('durability and bad input (3 nodes, RF 2)', { timeout: 120_000 }, () =>
       ['GET root', () => http('GET', `http://${LEADER}/`), 404, undefined],
       ['POST documents', () => http('POST', url(fresh!), '{}'), 404, undefined],
       ['GET internal', () => http('GET', `http://${LEADER}/internal/v1/replicas/read`), 404, undefined],
-      ['gossip not JSON', () => http('POST', `http://${LEADER}/internal/v1/gossip`, 'garbage'), 400, undefined],
-      ['gossip wrong shape', () => http('POST', `http://${LEADER}/internal/v1/gossip`, '{"cluster": "Warehouse 13"}'), 400, undefined],
-      ['gossip another cluster', () => http('POST', `http://${LEADER}/internal/v1/gossip`, JSON.stringify({
+      ['gossip not JSON', () => internalPost(LEADER, '/internal/v1/gossip', 'garbage'), 400, undefined],
+      ['gossip wrong shape', () => internalPost(LEADER, '/internal/v1/gossip', '{"cluster": "Warehouse 13"}'), 400, undefined],
+      ['gossip another cluster', () => internalPost(LEADER, '/internal/v1/gossip', JSON.stringify({
         cluster: 'Warehouse 12', from: { id: '127.0.0.1:1', joined: 1 }, leader: null, term: 0, replicationFactor: 2, nodes: [],
       })), 400, undefined],
-      ['replica write not JSON', () => http('POST', `http://${LEADER}/internal/v1/replicas/write`, '[[['), 400, undefined],
-      ['replica write bad version', () => http('POST', `http://${LEADER}/internal/v1/replicas/write`, JSON.stringify({
+      ['replica write not JSON', () => internalPost(LEADER, '/internal/v1/replicas/write', '[[['), 400, undefined],
+      ['replica write bad version', () => internalPost(LEADER, '/internal/v1/replicas/write', JSON.stringify({
         records: [{ key: kept, version: ['x', 1, 'y'], value: '{"evil": true}' }],
       })), 400, undefined],
-      ['replica write null body', () => http('POST', `http://${LEADER}/internal/v1/replicas/write`, 'null'), 400, undefined],
-      ['replica read keys not a list', () => http('POST', `http://${LEADER}/internal/v1/replicas/read`, '{"keys": "all"}'), 400, undefined],
-      ['sync digest garbage', () => http('POST', `http://${LEADER}/internal/v1/sync/digest`, '{"from": 1}'), 400, undefined],
-      ['sync keys garbage', () => http('POST', `http://${LEADER}/internal/v1/sync/keys`, '{"buckets": [-1]}'), 400, undefined],
+      ['replica write null body', () => internalPost(LEADER, '/internal/v1/replicas/write', 'null'), 400, undefined],
+      ['replica read keys not a list', () => internalPost(LEADER, '/internal/v1/replicas/read', '{"keys": "all"}'), 400, undefined],
+      ['sync digest garbage', () => internalPost(LEADER, '/internal/v1/sync/digest', '{"from": 1}'), 400, undefined],
+      ['sync keys garbage', () => internalPost(LEADER, '/internal/v1/sync/keys', '{"buckets": [-1]}'), 400, undefined],
     ];
     // Every case runs; the failures are reported together at the end.
     const failures: string[] = [];

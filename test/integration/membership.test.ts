@@ -11,15 +11,19 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
-import { FAST, fastCluster, http, json, runToExit, tempDir, type Finished } from '../helpers/integration.js';
+import { FAST, fastCluster, internalPost, json, runToExit, tempDir, type Finished } from '../helpers/integration.js';
 
 const ONE = '127.0.0.1:22001';
 const TWO = '127.0.0.1:22002';
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** The test cluster's secret file, once it started. */
+let secretFile = '';
+
 /** The flags of a node that would join the test cluster. */
 function joiner(port: number, dataDir: string, replicationFactor = 2): string[] {
   return [
+    '--cluster-secret-file', secretFile,
     '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--join', ONE, '--replication-factor', String(replicationFactor),
     '--heartbeat-interval', `${FAST.heartbeatIntervalMs}ms`, '--failure-timeout', `${FAST.failureTimeoutMs}ms`,
   ];
@@ -56,6 +60,7 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
 
   before(async () => {
     cluster = fastCluster('membership', 2);
+    secretFile = cluster.secretFile;
     dir = cluster.options.baseDir;
     await cluster.start([22001, 22002]);
     watcher = (async () => {
@@ -88,13 +93,13 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
       replicationFactor: 3,
       nodes: [{ id: '127.0.0.1:22003', joined: Date.now() }],
     };
-    const answer = await http('POST', `http://${ONE}/internal/v1/gossip`, JSON.stringify(gossip));
+    const answer = await internalPost(ONE, '/internal/v1/gossip', JSON.stringify(gossip));
     assert.equal(answer.status, 409);
     assert.match(json(answer).error, /replication factor 3 does not match the cluster's replication factor 2/);
   });
 
   it('gives up on an unreachable join target after a bounded retry', async () => {
-    const run = await refused(['--port', '22004', '--data-dir', join(dir, 'unreachable'), '--join', '127.0.0.1:22009']);
+    const run = await refused(['--cluster-secret-file', secretFile, '--port', '22004', '--data-dir', join(dir, 'unreachable'), '--join', '127.0.0.1:22009']);
     assert.notEqual(run.code, 0);
     assertOneLineError(run, /^Error: .*127\.0\.0\.1:22009/);
     assert.ok(run.ms < 30_000, `gave up after ${run.ms} ms`);

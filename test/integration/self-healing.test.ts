@@ -236,7 +236,13 @@ describe('2. writes while an owner is down, then it comes back from its data dir
     try {
       cluster.get(X).signal('SIGSTOP');
       try {
-        replicas = await mutate(viaHttp, 1000, ofX.slice(0, 90), ofX.slice(1200, 1230), 'hinted');
+        // Keys this leader wrote in its term: the reachable copies prove the answers, the writes go on.
+        replicas = await mutate(viaHttp, 1000, ofX.slice(0, 90), [], 'hinted');
+        // A key nobody reachable holds: the frozen owner may hold the only copy, so the leader cannot
+        // tell Created from Updated and answers 503 (the client library would wait and retry).
+        const fresh = await http('PUT', `http://${A}/v1/documents/${ofX[1200]!}`, '{"fresh":true}');
+        assert.equal(fresh.status, 503, fresh.text);
+        assert.equal((json(fresh) as { error: string }).error, 'An owner of the key did not answer');
         // The stand-ins report their own hints in their own heartbeats at once.
         hints = Math.max(...(await Promise.all([A, NODES[1]!].map((node) => cluster.heartbeat(node)))).map((beat) => beat?.repair?.hintsPending ?? 0));
       } finally {

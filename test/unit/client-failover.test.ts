@@ -24,6 +24,8 @@ class FakeNode {
   /** Overrides the document answer (status and body) when set. */
   answer: { status: number; body: unknown } | null = null;
   readonly seen: Seen[] = [];
+  /** The Idempotency-Key of each request in `seen`. */
+  readonly idempotencyKeys: (string | undefined)[] = [];
   private readonly server: Server;
 
   get alive(): boolean {
@@ -54,6 +56,7 @@ class FakeNode {
     };
     if (request.url === '/v1/heartbeat') return send(200, this.heartbeat());
     this.seen.push({ method: request.method!, url: request.url!, body, contentType: request.headers['content-type'] });
+    this.idempotencyKeys.push(request.headers['idempotency-key'] as string | undefined);
     if (this.answer) return send(this.answer.status, this.answer.body);
     if (this.leader === null) return send(503, { error: 'No leader elected yet', leader: null });
     if (this.leader !== this.id) return send(307, { error: 'Not the leader', leader: this.leader });
@@ -150,6 +153,24 @@ describe('WarehouseClient', () => {
     assert.deepEqual(await client.delete(KEY), { found: true, result: 'deleted', replicas: 2 });
     assert.deepEqual(await client.delete(KEY), { found: false });
     assert.deepEqual(await client.get(KEY), { found: false });
+  });
+
+  it('keeps one idempotency key per write through its retries, a new one per write, none on reads', async () => {
+    const { cluster, client } = await setup(1);
+    const a = cluster.nodes[0]!;
+    a.answer = { status: 503, body: { error: 'An owner of the key did not answer', leader: a.id } };
+    setTimeout(() => (a.answer = null), 150);
+    await client.set(KEY, '1');
+    await client.set(KEY, '2');
+    await client.get(KEY);
+    const keysOf = (method: string, body: string) => new Set(a.seen.flatMap((seen, i) => (seen.method === method && seen.body === body ? [a.idempotencyKeys[i]] : [])));
+    const attempts = a.seen.filter((seen) => seen.body === '1').length;
+    assert.ok(attempts >= 2, `the first write was retried (${attempts} attempts)`);
+    const [first] = [...keysOf('PUT', '1')];
+    assert.deepEqual(keysOf('PUT', '1'), new Set([first]), 'every attempt carries the same key');
+    assert.match(first!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notDeepEqual(keysOf('PUT', '2'), new Set([first]), 'the next write has its own key');
+    assert.deepEqual(keysOf('GET', ''), new Set([undefined]));
   });
 
   it('rejects bad keys and values before any request', async () => {

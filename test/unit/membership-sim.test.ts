@@ -134,7 +134,7 @@ describe('membership simulation', () => {
   it('(d) a restarted node whose persisted term is ahead of the cluster adopts the leader instead of electing itself', () => {
     // C was cut off long enough to elect itself (term 2), crashed, and comes back to A and B, still at term 1.
     const machine = new Membership(
-      { self: { id: C, joined: 2 }, replicationFactor: 2, heartbeatIntervalMs: HEARTBEAT, failureTimeoutMs: TIMEOUT },
+      { self: { id: C, joined: 2 }, replicationFactor: 2, heartbeatIntervalMs: HEARTBEAT, failureTimeoutMs: TIMEOUT, clusterId: null },
       { now: 0, term: 2, leader: null, peers: [A, B] },
     );
     const nodes = [

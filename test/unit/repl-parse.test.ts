@@ -144,6 +144,7 @@ describe('format', () => {
     assert.deepEqual(status, [
       'Leader: 127.0.0.1:8765',
       'Term: 3',
+      'Mode: gossip',
       'Replication factor: 2',
       'Heartbeat interval: 1s, failure timeout: 10s',
       'Nodes (3):',
@@ -153,6 +154,18 @@ describe('format', () => {
       'Repair: in progress (4 under-replicated keys, 1 transfers in progress, 2 hints pending)',
       'WARNING: something is off',
     ]);
+  });
+
+  it('shows the consistent mode with the health of each etcd endpoint', () => {
+    const status = formatStatus(
+      heartbeat({
+        mode: 'etcd',
+        coordinator: { clusterName: 'north', connected: true, endpoints: [{ url: 'http://127.0.0.1:2379', healthy: true }, { url: 'http://127.0.0.2:2379', healthy: false }] },
+      }),
+    );
+    assert.deepEqual(status.slice(2, 4), ['Mode: consistent (etcd, cluster name "north")', 'etcd: 127.0.0.1:2379 healthy, 127.0.0.2:2379 unhealthy']);
+    const cutOff = formatStatus(heartbeat({ mode: 'etcd', coordinator: { clusterName: 'north', connected: false, endpoints: [] } }));
+    assert.match(cutOff[2]!, /cut off from etcd/);
   });
 });
 

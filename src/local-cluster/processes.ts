@@ -86,8 +86,6 @@ export function startProcess(command: string, args: readonly string[], logFile: 
   };
 }
 
-export { freePorts } from '../src/local-cluster/free-ports.js';
-
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

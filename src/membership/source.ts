@@ -1,0 +1,35 @@
+// The cluster view the rest of a node is built on, whichever way the cluster
+// agrees on it: gossip between the nodes (the default) or etcd (the
+// consistent mode). src/node/main.ts picks one; nothing else knows which.
+import type { EventEmitter } from 'node:events';
+import type { CoordinatorStatus, Gossip, MembershipMode, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
+import type { MembershipEvent, PeerView, ReceiveResult } from './machine.js';
+
+export interface LeaderStatus {
+  leader: NodeId | null;
+  term: number;
+  /** True only while this node may serve documents as the leader. */
+  isLeader: boolean;
+}
+
+export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
+  readonly mode: MembershipMode;
+  /** Announces this node; called once its HTTP server listens. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): LeaderStatus;
+  /** Alive nodes, this one included, in join order. */
+  aliveNodes(): readonly NodeInfo[];
+  /** The ids of `aliveNodes()`, same order. */
+  aliveIds(): readonly NodeId[];
+  /** Every other node this one knows of, dropped ones included (the dashboard's node list). */
+  peerView(): readonly PeerView[];
+  /** The repair state each alive peer reported last. */
+  peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined>;
+  /** The term writes are versioned with, once it is durable (on disk, or in etcd). */
+  durableTerm(): Promise<number>;
+  /** Gossip that arrived on our HTTP port, answered with our own view. */
+  receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
+  /** The etcd endpoints' state; undefined in gossip mode. */
+  coordinatorStatus(): CoordinatorStatus | undefined;
+}

@@ -1,0 +1,347 @@
+// The attack corpus of issue 12, replayed against three real nodes holding 200
+// known documents: every scenario once as an outsider (no cluster secret) and,
+// where a payload could get past authentication, once more signed like a
+// member, so that each check stands on its own. Every attack must fail
+// cleanly (a one-line JSON error, or a one-line `Error:` and a non-zero exit),
+// no node may crash, and the 200 documents must survive.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { openSync, ftruncateSync, closeSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { AUTH_HEADER, signResponse } from '../../src/security/cluster-auth.js';
+import { NODE_BIN } from '../helpers/cli.js';
+import { TEST_SECRET, fastCluster, http, inParallel, internalPost, json, makeKeys, runToExit, type HttpAnswer, type Finished } from '../helpers/integration.js';
+
+const PORTS = [27001, 27002, 27003];
+const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
+const [A, B, C] = NODES as [string, string, string];
+const FAKES = Array.from({ length: 8 }, (_, i) => `127.0.0.1:${27011 + i}`);
+const GOSSIP = '/internal/v1/gossip';
+const WRITE = '/internal/v1/replicas/write';
+const READ = '/internal/v1/replicas/read';
+const DIGEST = '/internal/v1/sync/digest';
+const KEYS = '/internal/v1/sync/keys';
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+const docs = makeKeys(1212, 200).map((key, i) => ({ key, value: JSON.stringify({ artifact: i, name: `item ${i}` }) }));
+
+function gossip(overrides: Record<string, unknown> = {}): string {
+  const from = { id: FAKES[0], joined: 1 };
+  return JSON.stringify({ cluster: 'Warehouse 13', from, leader: null, term: 1, replicationFactor: 2, nodes: [from], ...overrides });
+}
+
+function record(key: unknown, version: unknown, value: unknown): string {
+  return JSON.stringify({ records: [{ key, version, value }] });
+}
+
+/** A refusal as the API promises it: the status, and one line of JSON with an error. */
+function assertRefused(answer: HttpAnswer, statuses: readonly number[]): void {
+  assert.ok(statuses.includes(answer.status), `HTTP ${answer.status} (expected ${statuses.join('/')}): ${answer.text.slice(0, 200)}`);
+  assert.equal(answer.text.split('\n').length, 1);
+  assert.equal(typeof json(answer).error, 'string');
+}
+
+function assertOneLineError(run: Finished, pattern: RegExp): void {
+  assert.notEqual(run.code, 0, run.stderr);
+  assert.equal(run.signal, null, `killed by ${run.signal}`);
+  const lines = run.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
+  assert.match(lines[0]!, pattern);
+}
+
+/** Fake nodes: answer every request with `respond`, and count what they were sent. */
+async function fakeNodes(ids: readonly string[], respond: (path: string, authMac: string | undefined) => { status: number; body: string; sign?: boolean }) {
+  const hits = new Map<string, number>();
+  const servers: Server[] = [];
+  for (const id of ids) {
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        hits.set(request.url ?? '', (hits.get(request.url ?? '') ?? 0) + 1);
+        const mac = request.headers[AUTH_HEADER] as string | undefined;
+        const { status, body, sign } = respond(request.url ?? '', mac);
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (sign && mac) headers[AUTH_HEADER] = signResponse(TEST_SECRET, mac, status, body);
+        response.writeHead(status, headers).end(body);
+      });
+    });
+    server.listen(Number(id.split(':')[1]), '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+  }
+  return {
+    hits: (path: string) => hits.get(path) ?? 0,
+    close: async () => {
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
+}
+
+describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, () => {
+  let cluster: LocalCluster;
+  let leader: string;
+  const results: { name: string; error?: string }[] = [];
+
+  before(async () => {
+    cluster = fastCluster('attacks', 2);
+    await cluster.start(PORTS);
+    leader = await cluster.waitForLeader();
+    await inParallel(docs, 16, async ({ key, value }) => {
+      const answer = await http('PUT', `http://${leader}/v1/documents/${key}`, value);
+      assert.equal(answer.status, 201, answer.text);
+    });
+  });
+
+  after(() => cluster.stop());
+
+  /** Runs one attack; its failure is recorded, the corpus goes on. */
+  async function attack(name: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+      results.push({ name });
+    } catch (error) {
+      results.push({ name, error: (error as Error).message.split('\n').slice(0, 3).join(' ') });
+    }
+  }
+
+  async function heartbeatOf(node: string) {
+    const beat = await cluster.heartbeat(node);
+    assert.ok(beat, `${node} answers its heartbeat`);
+    return beat;
+  }
+
+  /** The cluster as it should stay: the same three nodes, one leader, the leader's term. */
+  async function assertClusterIntact(term?: number): Promise<void> {
+    for (const node of NODES) {
+      const beat = await heartbeatOf(node);
+      assert.deepEqual(beat.nodes.map((info) => info.id).sort(), [...NODES].sort(), `${node} lists only the members`);
+      assert.equal(beat.leader, leader, `${node} follows ${leader}`);
+      if (term !== undefined) assert.equal(beat.term, term, `${node} keeps term ${term}`);
+    }
+  }
+
+  /** Waits until each node has gossiped a few more rounds. */
+  async function someRounds(rounds = 5): Promise<void> {
+    const until = Date.now() + rounds * 200;
+    await cluster.waitFor(() => Date.now() > until, { timeoutMs: 10_000, intervalMs: 50 });
+  }
+
+  it('every attack fails cleanly, no node crashes, and the 200 documents survive', async (t) => {
+    const { term } = await heartbeatOf(leader);
+
+    await attack('gossip from an outsider naming a fake peer whose address answers 409', async () => {
+      const fakes = await fakeNodes(FAKES.slice(0, 1), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":200}' }));
+      try {
+        for (const node of NODES) assertRefused(await internalPost(node, GOSSIP, gossip(), null), [401]);
+        // A member naming it: the nodes contact it, and its unsigned 409 stops nobody.
+        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP, gossip())).status, 200);
+        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 6, { timeoutMs: 10_000, message: 'the nodes to contact the fake peer' });
+        await someRounds();
+        assert.equal(cluster.running().length, 3);
+        await assertClusterIntact(term);
+      } finally {
+        await fakes.close();
+      }
+    });
+
+    await attack('a signed 409 from a smaller group (one misconfigured member) stops nobody', async () => {
+      const fakes = await fakeNodes(FAKES.slice(1, 2), (_path) => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}', sign: true }));
+      try {
+        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP, gossip({ from: { id: FAKES[1], joined: 1 }, nodes: [] }))).status, 200);
+        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 6, { timeoutMs: 10_000, message: 'the nodes to hear the 409' });
+        await someRounds();
+        assert.equal(cluster.running().length, 3);
+        await assertClusterIntact(term);
+      } finally {
+        await fakes.close();
+      }
+    });
+
+    await attack('a fake leader with term 1e308, 2^53-1 or a jump of 2^50', async () => {
+      for (const fakeTerm of [1e308, MAX_SAFE, term + 2 ** 50]) {
+        const body = gossip({ leader: FAKES[0], term: fakeTerm });
+        for (const node of NODES) {
+          assertRefused(await internalPost(node, GOSSIP, body, null), [401]);
+          assertRefused(await internalPost(node, GOSSIP, body), [400, 409]);
+        }
+      }
+      // A real member's id claiming leadership with a huge term, from a request: not adopted either.
+      assertRefused(await internalPost(A, GOSSIP, gossip({ from: { id: B, joined: 1 }, leader: B, term: term + 2_000_000 })), [409]);
+      await someRounds();
+      await assertClusterIntact(term);
+    });
+
+    await attack('8 fake members acknowledging every replica write', async () => {
+      const fakes = await fakeNodes(FAKES, (path) =>
+        path === WRITE ? { status: 200, body: JSON.stringify({ hadValue: [] }) } : { status: 200, body: gossip({ leader: FAKES[0], term: term + 1 }) },
+      );
+      try {
+        const members = FAKES.map((id) => ({ id, joined: 1 }));
+        for (const node of NODES) {
+          assertRefused(await internalPost(node, GOSSIP, gossip({ nodes: members }), null), [401]);
+          assert.equal((await internalPost(node, GOSSIP, gossip({ nodes: members }))).status, 200);
+        }
+        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 16, { timeoutMs: 10_000, message: 'the nodes to contact the fakes' });
+        await someRounds(10);
+        await assertClusterIntact(term);
+        assert.equal(fakes.hits(WRITE), 0, 'no copy was handed to a fake');
+      } finally {
+        await fakes.close();
+      }
+    });
+
+    await attack('an immortal value: a replica write with version [2^53-1, 2^53-1, …]', async () => {
+      const { key } = docs[0]!;
+      for (const version of [[MAX_SAFE, MAX_SAFE, 'x:1'], [term, MAX_SAFE, A], [term + 2_000_000, 1, A], [term, (Date.now() + 86_400_000) * 1024, A]]) {
+        const body = record(key, version, '{"immortal": true}');
+        for (const node of NODES) {
+          assertRefused(await internalPost(node, WRITE, body, null), [401]);
+          assertRefused(await internalPost(node, WRITE, body), [400]);
+        }
+      }
+      // The public API still replaces and deletes, and the leader's clock is not frozen.
+      const url = `http://${leader}/v1/documents/${docs[1]!.key}`;
+      assert.equal((await http('GET', url)).text, docs[1]!.value);
+      const other = makeKeys(1213, 1)[0]!;
+      assert.equal((await http('PUT', `http://${leader}/v1/documents/${other}`, '{"v": 1}')).status, 201);
+      assert.equal((await http('PUT', `http://${leader}/v1/documents/${other}`, '{"v": 2}')).status, 200);
+      assert.equal((await http('GET', `http://${leader}/v1/documents/${other}`)).text, '{"v": 2}');
+      assert.equal((await http('DELETE', `http://${leader}/v1/documents/${other}`)).status, 200);
+      assert.equal((await http('GET', `http://${leader}/v1/documents/${other}`)).status, 404);
+    });
+
+    await attack('dumping every key and value through sync/keys and replicas/read', async () => {
+      for (const node of NODES) {
+        assertRefused(await internalPost(node, KEYS, JSON.stringify({ from: A, members: NODES, buckets: [0, 1, 2] }), null), [401]);
+        assertRefused(await internalPost(node, READ, JSON.stringify({ keys: docs.map((doc) => doc.key) }), null), [401]);
+        assertRefused(await internalPost(node, READ, JSON.stringify({ keys: docs.map((doc) => doc.key) }), 'a-guessed-secret-of-some-length'), [403]);
+      }
+    });
+
+    await attack('denial of service: a 250 KB sync/keys, a 1,024-member digest, gossip naming 1,024 ids', async () => {
+      const buckets = Array.from({ length: 65_536 }, (_, i) => i % 4096);
+      const members = Array.from({ length: 1024 }, (_, i) => `10.1.${i >> 8}.${i & 255}:1`);
+      const bodies: [string, string][] = [
+        [KEYS, JSON.stringify({ from: A, members: NODES, buckets })],
+        [DIGEST, JSON.stringify({ from: A, members: [A, ...members], buckets: [] })],
+        [GOSSIP, gossip({ nodes: members.map((id) => ({ id, joined: 1 })) })],
+      ];
+      for (const [path, body] of bodies) {
+        for (const secret of [null, TEST_SECRET]) {
+          const started = Date.now();
+          assertRefused(await internalPost(B, path, body, secret), secret === null ? [401] : [400]);
+          assert.ok(Date.now() - started < 5000, `${path} answered in ${Date.now() - started} ms`);
+        }
+      }
+      // A digest and a key list a member may legitimately ask for are answered, chunked.
+      assert.equal((await internalPost(B, KEYS, JSON.stringify({ from: A, members: NODES, buckets: Array.from({ length: 64 }, (_, i) => i) }))).status, 200);
+      await assertClusterIntact(term);
+    });
+
+    await attack('bad records through the side door: paths as keys, 30 MiB values, CR/LF writers, ESC bytes', async () => {
+      const { key } = docs[2]!;
+      const version = [term, Date.now() * 1024, A];
+      const cases: string[] = [
+        record('../../etc/passwd', version, '{}'),
+        record('', version, '{}'),
+        record(key.toUpperCase(), version, '{}'),
+        record(key, [term, Date.now() * 1024, 'evil\r\nx-injected: 1'], '{}'),
+        record(key, version, '\u001b[2J\u001b[31mowned'),
+        record(key, version, JSON.stringify('x'.repeat(30 * 1024 * 1024))),
+        JSON.stringify({ records: [{ key, version, value: '{}' }], hintFor: ['a:1', 'b:2'] }),
+      ];
+      for (const body of cases) {
+        for (const node of NODES) {
+          // An outsider's large body is refused before it is read: the connection may close under it.
+          const unsigned = await internalPost(node, WRITE, body, null).catch(() => null);
+          if (unsigned) assertRefused(unsigned, [401]);
+          assertRefused(await internalPost(node, WRITE, body, TEST_SECRET, 30_000), [400, 413]);
+        }
+      }
+      for (const node of NODES) {
+        assertRefused(await internalPost(node, GOSSIP, gossip({ from: { id: B, joined: 1 }, repair: { underReplicated: 1e308, transfersInProgress: 0, hintsPending: 0, syncedFor: [] } })), [400]);
+        assert.equal((await http('GET', `http://${node}/v1/heartbeat`)).status, 200);
+      }
+      assert.equal((await http('GET', `http://${leader}/v1/documents/${key}`)).text, docs[2]!.value);
+    });
+
+    await attack('a second node on the same data dir', async () => {
+      const node = cluster.get(C);
+      const args = [...node.args];
+      args[args.indexOf('--port') + 1] = '27004';
+      const run = await runToExit(NODE_BIN, args, 30_000);
+      assertOneLineError(run, /^Error: data dir .* is in use by another node \(pid \d+\)/);
+    });
+
+    await attack('duration flags beyond what a timer holds, and --data-dir /proc/self/x', async () => {
+      const base = ['--port', '27005', '--cluster-secret-file', cluster.secretFile];
+      const flag = await runToExit(NODE_BIN, [...base, '--anti-entropy-interval', '1000h', '--data-dir', join(cluster.options.baseDir, 'never')], 30_000);
+      assert.equal(flag.code, 2, flag.stderr);
+      assertOneLineError(flag, /^Error: .*1000h.* longer than 24\.8 days/);
+      const proc = await runToExit(NODE_BIN, [...base, '--data-dir', '/proc/self/x'], 30_000);
+      assertOneLineError(proc, /^Error: data dir \/proc\/self\/x is on \/proc/);
+      assert.ok(proc.ms < 15_000, `refused after ${proc.ms} ms`);
+    });
+
+    await attack('restarting a member with another --replication-factor', async () => {
+      const node = cluster.get(C);
+      await node.stop('SIGTERM');
+      const args = [...node.args];
+      args[args.indexOf('--replication-factor') + 1] = '3';
+      const run = await runToExit(NODE_BIN, args, 30_000);
+      assertOneLineError(run, /^Error: the data in .* belongs to a cluster with replication factor 2, not 3: start with --replication-factor 2/);
+      await cluster.restart(C);
+      await cluster.waitForLeader(leader);
+    });
+
+    let other: LocalCluster | undefined;
+    await attack('a data dir from another cluster joined with --join', async () => {
+      // Another cluster (same secret: the operator's mistake) holds a stale copy of a document.
+      other = fastCluster('attacks-other', 2);
+      const stranger = await other.startNode({ port: 27006, join: null });
+      const { key } = docs[3]!;
+      assert.equal((await http('PUT', `http://${stranger.id}/v1/documents/${key}`, '{"stale": true}')).status, 201);
+      await stranger.stop('SIGTERM');
+      // It learns the cluster's id only from the members' answers, after it listens: its info lines are left out.
+      const args = [...stranger.args, '--join', A, '--cluster-secret-file', cluster.secretFile, '--log-level', 'warn'];
+      const run = await runToExit(NODE_BIN, args, 40_000);
+      assertOneLineError(run, /^Error: 127\.0\.0\.1:27006 belongs to another cluster .* move that data dir away to join with an empty one/);
+      assert.equal((await http('GET', `http://${leader}/v1/documents/${key}`)).text, docs[3]!.value);
+      await assertClusterIntact();
+    });
+
+    await attack('a truncated or zeroed store file', async () => {
+      assert.ok(other, 'the other cluster ran');
+      const stranger = other.get('127.0.0.1:27006');
+      const file = join(stranger.dataDir, 'warehouse.mdb');
+      const size = statSync(file).size;
+      const fd = openSync(file, 'r+');
+      ftruncateSync(fd, Math.floor(size / 3));
+      closeSync(fd);
+      const truncated = await runToExit(NODE_BIN, stranger.args, 30_000);
+      assertOneLineError(truncated, /^Error: the store .*warehouse\.mdb is damaged .*move the data dir away and start this node empty/);
+      writeFileSync(file, Buffer.alloc(size));
+      const zeroed = await runToExit(NODE_BIN, stranger.args, 30_000);
+      assertOneLineError(zeroed, /^Error: the store .*warehouse\.mdb is damaged/);
+    });
+    await other?.stop();
+
+    // The verdict: every document intact on the leader and on its owners, nobody crashed.
+    await cluster.waitForInSync(60_000);
+    let lost = 0;
+    await inParallel(docs, 16, async ({ key, value }) => {
+      const answer = await http('GET', `http://${leader}/v1/documents/${key}`);
+      if (answer.status !== 200 || answer.text !== value) lost++;
+    });
+    const crashed = [...cluster.nodes.values()].filter((node) => !node.running).length;
+    const failed = results.filter((result) => result.error);
+    t.diagnostic(`attacks tried: ${results.length}, rejected cleanly: ${results.length - failed.length}, crashed: ${crashed}, data lost: ${lost} of ${docs.length}`);
+    assert.deepEqual(failed, []);
+    assert.equal(crashed, 0);
+    assert.equal(lost, 0);
+  });
+});

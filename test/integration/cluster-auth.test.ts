@@ -1,0 +1,82 @@
+// Node-to-node traffic needs the cluster secret: unsigned or wrongly signed
+// internal requests are refused with a one-line JSON error, a node with
+// another secret or none cannot join, and a founder without a configured
+// secret creates one its joiners can use.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { NODE_BIN } from '../helpers/cli.js';
+import { FAST, type HttpAnswer, fastCluster, http, internalPost, json, runToExit } from '../helpers/integration.js';
+
+const ONE = '127.0.0.1:26001';
+const TWO = '127.0.0.1:26002';
+const ROUTES: [string, string][] = [
+  ['/internal/v1/gossip', JSON.stringify({ cluster: 'Warehouse 13', from: { id: '127.0.0.1:26009', joined: 1 }, leader: null, term: 0, replicationFactor: 2, nodes: [] })],
+  ['/internal/v1/replicas/write', JSON.stringify({ records: [] })],
+  ['/internal/v1/replicas/read', JSON.stringify({ keys: [] })],
+  ['/internal/v1/sync/digest', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [] })],
+  ['/internal/v1/sync/keys', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [0] })],
+];
+
+function assertOneLineJsonError(answer: HttpAnswer, status: number): void {
+  assert.equal(answer.status, status, answer.text);
+  assert.equal(answer.text.split('\n').length, 1);
+  assert.equal(typeof json(answer).error, 'string');
+}
+
+describe('cluster secret', { timeout: 120_000 }, () => {
+  let cluster: LocalCluster;
+
+  before(async () => {
+    cluster = fastCluster('auth', 2);
+    await cluster.start([26001, 26002]);
+  });
+
+  after(() => cluster.stop());
+
+  it('refuses every internal route without a signature (401) or with another secret (403)', async () => {
+    for (const [path, body] of ROUTES) {
+      assertOneLineJsonError(await internalPost(ONE, path, body, null), 401);
+      assertOneLineJsonError(await internalPost(ONE, path, body, 'not-the-cluster-secret-at-all'), 403);
+      // A signature over another body does not carry over.
+      const signed = await internalPost(ONE, path, body);
+      assert.ok(signed.status < 500, `${path}: ${signed.text}`);
+    }
+    const noBody = await http('POST', `http://${ONE}/internal/v1/replicas/read`, undefined, { 'x-warehouse-time': String(Date.now()), 'x-warehouse-auth': 'x' });
+    assertOneLineJsonError(noBody, 403);
+    const stale = await http('POST', `http://${ONE}/internal/v1/replicas/read`, '{"keys":[]}', {
+      'content-type': 'application/json', 'x-warehouse-time': String(Date.now() - 120_000), 'x-warehouse-auth': 'x',
+    });
+    assertOneLineJsonError(stale, 401);
+  });
+
+  it('a joiner with another secret, or none, is refused before it announces itself', async () => {
+    const base = ['--host', '127.0.0.1', '--join', ONE, '--heartbeat-interval', `${FAST.heartbeatIntervalMs}ms`, '--failure-timeout', `${FAST.failureTimeoutMs}ms`];
+    const wrong = await runToExit(NODE_BIN, [...base, '--port', '26003', '--data-dir', join(cluster.options.baseDir, 'wrong')], 30_000);
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(wrong.stderr, /^Error: no cluster secret: pass the cluster's secret with --cluster-secret-file PATH or WAREHOUSE_CLUSTER_SECRET/);
+    const other = await runToExit(NODE_BIN, [...base, '--port', '26003', '--data-dir', join(cluster.options.baseDir, 'other')], 30_000, { WAREHOUSE_CLUSTER_SECRET: 'another-cluster-secret-0123' });
+    assert.equal(other.code, 1, other.stderr);
+    assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+    assert.match(other.stderr, /^Error: 127\.0\.0\.1:26001 does not accept this node's cluster secret/);
+    for (const beat of await cluster.heartbeats()) assert.deepEqual(beat.nodes.map((node) => node.id), [ONE, TWO]);
+  });
+
+  it('a founder without a configured secret creates one (mode 600) that its joiners use', async () => {
+    const dataDir = join(cluster.options.baseDir, 'founder');
+    const founder = spawn(NODE_BIN, ['--host', '127.0.0.1', '--port', '26011', '--data-dir', dataDir, '--heartbeat-interval', `${FAST.heartbeatIntervalMs}ms`, '--failure-timeout', `${FAST.failureTimeoutMs}ms`], { stdio: 'ignore' });
+    try {
+      await cluster.waitFor(async () => (await cluster.heartbeat('127.0.0.1:26011')) !== null, { timeoutMs: 20_000, message: 'the founder to serve' });
+      const secretFile = join(dataDir, 'cluster.secret');
+      assert.equal(statSync(secretFile).mode & 0o777, 0o600);
+      const joiner = await cluster.startNode({ port: 26012, join: '127.0.0.1:26011', extraArgs: ['--cluster-secret-file', secretFile] });
+      await cluster.waitFor(async () => (await cluster.heartbeat(joiner.id))?.nodes.length === 2, { timeoutMs: 20_000, message: 'the joiner to see the founder' });
+      await joiner.stop();
+    } finally {
+      founder.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,146 @@
+// The consistent mode on real processes: three etcd members (Debian's
+// etcd-server) on loopback and warehouse nodes started with --coordinator.
+// Leadership comes from etcd, a killed leader's lease ends and another node
+// leads within the failure timeout, the replication factor is kept once in
+// etcd, clusters with different names share one etcd without seeing each
+// other, and a leader cut off from etcd's quorum stops serving writes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
+import { CliDriver } from '../helpers/cli.js';
+import { fastCluster, http, json, makeKeys, withLogs } from '../helpers/integration.js';
+
+/** etcd grants leases in whole seconds, at least 2. */
+const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 2000, requestTimeoutMs: 1000 };
+/** etcd checks for expired leases every 500 ms, and the nodes read etcd every heartbeat. */
+const EXPIRY_SLACK_MS = 1500;
+const POLL_SLACK_MS = 1000;
+const PORTS = [26001, 26002, 26003];
+
+describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 120_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, () => {
+  let etcd: EtcdCluster;
+  let cluster: LocalCluster;
+
+  before(async () => {
+    etcd = await EtcdCluster.start({ bin: DEFAULT_ETCD_BIN, workDir: null });
+    cluster = fastCluster('consistent', 2, { ...TIMING, coordinator: etcd.coordinatorUrl, clusterName: 'main' });
+    try {
+      await cluster.start(PORTS);
+      await cluster.waitForLeader(undefined, 20_000);
+    } catch (error) {
+      throw withLogs(cluster, error);
+    }
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    await etcd?.stop();
+  });
+
+  it('elects one leader whose term is its etcd key\'s revision, and serves the REPL', async () => {
+    const leader = await cluster.waitForLeader();
+    const beats = await cluster.heartbeats();
+    assert.equal(beats.length, 3);
+    for (const beat of beats) {
+      assert.equal(beat.mode, 'etcd');
+      assert.equal(beat.leader, leader);
+      assert.equal(beat.coordinator?.clusterName, 'main');
+      assert.equal(beat.coordinator?.connected, true);
+    }
+    assert.ok(beats[0]!.term > 0);
+    assert.equal(new Set(beats.map((beat) => beat.term)).size, 1, 'every node names the same term');
+
+    const cli = CliDriver.start(['-H', '127.0.0.1', '-P', String(PORTS[1])]);
+    try {
+      const banner = await cli.lines(5);
+      assert.deepEqual(banner.slice(0, 2), [`Connected to a database of Warehouse 13 at ${leader}`, 'Known nodes:']);
+      assert.deepEqual(banner.slice(2).sort(), PORTS.map((port) => `127.0.0.1:${port}`).sort());
+      const [key] = makeKeys(11, 1);
+      assert.deepEqual(await cli.ask(`SET ${key} '{"name": "Tesla's coil"}'`), ['Created (2 replicas)']);
+      assert.deepEqual(await cli.ask(`GET ${key}`), [`'{"name": "Tesla's coil"}'`]);
+      cli.send('STATUS');
+      const { skipped } = await cli.lineMatching(/^Repair: /);
+      assert.ok(skipped.includes('Mode: consistent (etcd, cluster name "main")'), skipped.join('\n'));
+      const endpoints = skipped.find((line) => line.startsWith('etcd: '));
+      assert.equal(endpoints?.match(/ healthy/g)?.length, 3, endpoints);
+    } finally {
+      await cli.kill();
+    }
+  });
+
+  it('refuses a node with another replication factor, with the gossip mode\'s error', async () => {
+    const node = cluster.spawnNode({ port: 26009, extraArgs: ['--replication-factor', '3'] });
+    assert.equal(await node.exit, 1);
+    assert.match(node.lastOutput(), /Error: replication factor 3 does not match the cluster's replication factor 2/);
+    cluster.nodes.delete(node.id);
+  });
+
+  it('keeps clusters with different names apart on one etcd', async () => {
+    const other = fastCluster('consistent-other', 1, { ...TIMING, coordinator: etcd.coordinatorUrl, clusterName: 'other' });
+    try {
+      await other.start([26011, 26012]);
+      const otherLeader = await other.waitForLeader(undefined, 20_000);
+      for (const beat of await other.heartbeats()) {
+        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), ['127.0.0.1:26011', '127.0.0.1:26012']);
+        assert.equal(beat.replicationFactor, 1);
+      }
+      for (const beat of await cluster.heartbeats()) {
+        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), PORTS.map((port) => `127.0.0.1:${port}`).sort());
+        assert.notEqual(beat.leader, otherLeader);
+      }
+    } catch (error) {
+      throw withLogs(other, error);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('elects another leader within the failure timeout when the leader\'s process is killed', async () => {
+    const old = await cluster.waitForLeader();
+    const oldTerm = (await cluster.heartbeat(old))!.term;
+    const killedAt = Date.now();
+    await cluster.get(old).stop('SIGKILL');
+    let successor: string | null = null;
+    await cluster.waitFor(async () => {
+      successor = await cluster.agreedLeader();
+      return successor !== null && successor !== old;
+    }, { timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS, intervalMs: 50, message: 'a new leader within the failure timeout' });
+    const elapsed = Date.now() - killedAt;
+    const beat = (await cluster.heartbeat(successor!))!;
+    assert.ok(beat.term > oldTerm, `term ${beat.term} after ${oldTerm}`);
+    const [key] = makeKeys(12, 1);
+    const answer = await http('PUT', `http://${successor!}/v1/documents/${key}`, '{"after": "failover"}');
+    assert.equal(answer.status, 201, answer.text);
+    await cluster.restart(old);
+    // The restarted node registers anew: a younger key, so it follows.
+    assert.equal(await cluster.waitForLeader(), successor);
+    assert.ok(elapsed < TIMING.failureTimeoutMs + EXPIRY_SLACK_MS, `${elapsed} ms`);
+  });
+
+  it('a leader cut off from etcd\'s quorum stops serving writes within the failure timeout, and serves again after', async () => {
+    const leader = await cluster.waitForLeader();
+    const [key] = makeKeys(13, 1);
+    // Two of three members paused: no quorum, no keepalive succeeds.
+    etcd.pause(0);
+    etcd.pause(1);
+    try {
+      await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"a": 1}').catch(() => null))?.status === 503, {
+        // The leader stops at 90 % of the timeout after its last keepalive; the rest is this poll's own latency on a loaded machine.
+        timeoutMs: TIMING.failureTimeoutMs + POLL_SLACK_MS,
+        intervalMs: 50,
+        message: 'the leader to refuse writes',
+      });
+      assert.equal((await cluster.heartbeat(leader))?.coordinator?.connected, false);
+    } finally {
+      etcd.resume(0);
+      etcd.resume(1);
+    }
+    const back = await cluster.waitForLeader(undefined, 30_000);
+    await cluster.waitFor(async () => [200, 201].includes((await http('PUT', `http://${back}/v1/documents/${key}`, '{"a": 2}').catch(() => null))?.status ?? 0), {
+      timeoutMs: 20_000,
+      message: 'writes to be served again',
+    });
+    assert.deepEqual(json(await http('GET', `http://${back}/v1/documents/${key}`)), { a: 2 });
+  });
+});

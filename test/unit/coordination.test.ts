@@ -1,0 +1,68 @@
+// The consistent mode's pure decisions: the --coordinator URL, the cluster
+// name, the election rule over etcd's member keys, and the leader lease.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatCoordinatorUrl, parseClusterName, parseCoordinatorUrl } from '../../src/coordination/coordinator-url.js';
+import { readView } from '../../src/coordination/etcd-view.js';
+import { CLOCK_RATE_MARGIN, leaseSafeUntil, leaseTtlSeconds } from '../../src/coordination/leader-lease.js';
+
+const member = (id: string, joined: number, createRevision: number) => ({ value: JSON.stringify({ node: { id, joined } }), createRevision });
+
+describe('coordinator URL and cluster name', () => {
+  it('parses etcd://HOST:PORT lists into client URLs and back', () => {
+    assert.deepEqual(parseCoordinatorUrl('etcd://127.0.0.1:2379'), ['http://127.0.0.1:2379']);
+    const endpoints = parseCoordinatorUrl('etcd://10.0.0.1:2379,etcd-b:32379, 10.0.0.3:2379');
+    assert.deepEqual(endpoints, ['http://10.0.0.1:2379', 'http://etcd-b:32379', 'http://10.0.0.3:2379']);
+    assert.equal(formatCoordinatorUrl(endpoints), 'etcd://10.0.0.1:2379,etcd-b:32379,10.0.0.3:2379');
+  });
+
+  it('rejects other schemes, bad members and duplicates with one line', () => {
+    for (const text of ['http://127.0.0.1:2379', '127.0.0.1:2379', 'etcd://', 'etcd://a:1,', 'etcd://a:99999', 'etcd://a:1,a:1']) {
+      assert.throws(() => parseCoordinatorUrl(text), (error: Error) => !error.message.includes('\n') && error.message.includes(text), text);
+    }
+  });
+
+  it('accepts short names of letters, digits, dot, dash and underscore', () => {
+    assert.equal(parseClusterName('prod-eu.1_a'), 'prod-eu.1_a');
+    for (const text of ['', '-x', 'a/b', 'a b', 'x'.repeat(64)]) assert.throws(() => parseClusterName(text), text);
+  });
+});
+
+describe('election over etcd member keys', () => {
+  it('the oldest key leads and its create revision is the term; nodes are listed in join order', () => {
+    const view = readView([member('127.0.0.1:2', 50, 12), member('127.0.0.1:1', 70, 9), member('127.0.0.1:3', 10, 30)]);
+    assert.equal(view.leader, '127.0.0.1:1');
+    assert.equal(view.term, 9);
+    assert.deepEqual(view.nodes.map((node) => node.id), ['127.0.0.1:3', '127.0.0.1:2', '127.0.0.1:1']);
+    assert.equal(view.revisions.get('127.0.0.1:3'), 30);
+  });
+
+  it('when the leader\'s key is gone, the next oldest leads with a higher term', () => {
+    const before = readView([member('a:1', 1, 9), member('b:1', 2, 12), member('c:1', 3, 30)]);
+    const after = readView([member('b:1', 2, 12), member('c:1', 3, 30), member('a:1', 4, 41)]);
+    assert.equal(after.leader, 'b:1');
+    assert.ok(after.term > before.term);
+  });
+
+  it('ignores keys that are not member records and has no leader without members', () => {
+    const view = readView([{ value: 'not json', createRevision: 1 }, { value: '{"node": {"id": "x"}}', createRevision: 2 }]);
+    assert.deepEqual(view, { nodes: [], leader: null, term: 0, repairs: new Map(), revisions: new Map() });
+  });
+});
+
+describe('leader lease', () => {
+  it('ends before etcd can expire the lease, even with a clock running slow by less than the margin', () => {
+    const ttlMs = 10_000;
+    const sentAt = 5_000;
+    const until = leaseSafeUntil(sentAt, ttlMs);
+    // Our clock measures (until - sentAt); the real time elapsed is at most that divided by (1 - rate error).
+    const slowClock = CLOCK_RATE_MARGIN * 0.99;
+    assert.ok((until - sentAt) / (1 - slowClock) < ttlMs);
+  });
+
+  it('rounds the failure timeout up to whole seconds, at least etcd\'s minimum', () => {
+    assert.equal(leaseTtlSeconds(10_000), 10);
+    assert.equal(leaseTtlSeconds(2500), 3);
+    assert.equal(leaseTtlSeconds(500), 2);
+  });
+});
