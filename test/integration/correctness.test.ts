@@ -102,6 +102,8 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     assert.equal(deleted.status, 200, deleted.text);
     assert.deepEqual(json(deleted), { result: 'deleted', replicas: 2 });
     await cluster.restart(X);
+    // Back in every node's list (members confirm it on its own address first): an owner again.
+    await cluster.waitForLeader();
     // X still holds the live copy: the leader used to answer Deleted and Updated from it.
     const again = await del(key);
     assert.equal(again.status, 404, `DELETE of a deleted key: ${again.status} ${again.text}`);
