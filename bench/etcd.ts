@@ -67,7 +67,8 @@ export class EtcdTarget implements Target {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.close();
+    return Promise.resolve();
   }
 }

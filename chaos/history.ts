@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 export type OpKind = 'get' | 'set' | 'delete';
 /** ok: happened; fail: definitely did not happen; info: unknown (timed out, unavailable, connection lost). */
 export type Outcome = 'ok' | 'fail' | 'info';
-export type FaultKind = 'kill' | 'pause' | 'partition';
+/** `etcd`: SIGSTOP one or two of the consistent mode's three etcd members. */
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'etcd';
 
 /** The process number of the final reads, after the faults and the workload stopped. */
 export const FINAL_PROCESS = -1;
@@ -47,7 +48,7 @@ export interface NemesisEvent {
   fault: number;
   phase: 'start' | 'end' | 'error';
   kind: FaultKind;
-  /** Nodes killed or paused; for a partition, every node of the smaller side. */
+  /** Nodes killed or paused; for a partition, every node of the smaller side; etcd members paused. */
   nodes: string[];
   /** Partitions: the two sides. */
   groups?: string[][];

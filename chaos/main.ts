@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../src/common/duration.js';
 import type { FaultKind } from './history.js';
+import { DEFAULT_ETCD_BIN } from '../src/local-cluster/etcd-cluster.js';
 import { DEFAULT_OPTIONS, type ChaosOptions, type ChaosResult, recheck, runChaos } from './run.js';
 
 function wrap<T>(parse: (text: string) => T): (text: string) => T {
@@ -23,7 +24,7 @@ function whole(min: number): (text: string) => number {
   });
 }
 
-const FAULTS: FaultKind[] = ['kill', 'pause', 'partition'];
+const FAULTS: FaultKind[] = ['kill', 'pause', 'partition', 'etcd'];
 
 function parseFaults(text: string): FaultKind[] {
   if (text === 'none' || text === '') return [];
@@ -52,7 +53,7 @@ const program = new Command('chaos')
   .addOption(new Option('--duration <duration>', 'how long the workload runs').default(DEFAULT_OPTIONS.durationMs, d(DEFAULT_OPTIONS.durationMs)).argParser(wrap(parseDuration)))
   .addOption(new Option('--keys <n>', 'live keys at any time (contended by all clients)').default(DEFAULT_OPTIONS.keys).argParser(whole(1)))
   .addOption(new Option('--ops-per-key <n>', 'ops after which a key is retired for a fresh one (0: never)').default(DEFAULT_OPTIONS.opsPerKey).argParser(whole(0)))
-  .addOption(new Option('--faults <list>', 'comma-separated: kill, pause, partition (or none)').default(DEFAULT_OPTIONS.faults, DEFAULT_OPTIONS.faults.join(',')).argParser(wrap(parseFaults)))
+  .addOption(new Option('--faults <list>', 'comma-separated: kill, pause, partition, etcd (pauses etcd members; with --coordinator etcd) or none').default(DEFAULT_OPTIONS.faults, DEFAULT_OPTIONS.faults.join(',')).argParser(wrap(parseFaults)))
   .addOption(new Option('--seed <n>', 'seed of every random choice (default: random)').argParser(whole(0)))
   .addOption(new Option('--out <dir>', 'results folder; each run gets <out>/<timestamp>-<seed>/').default(DEFAULT_OPTIONS.out))
   .addOption(new Option('--warmup <duration>', 'no fault before this').default(DEFAULT_OPTIONS.warmupMs, d(DEFAULT_OPTIONS.warmupMs)).argParser(wrap(parseDuration)))
@@ -74,7 +75,9 @@ const program = new Command('chaos')
   .addOption(new Option('--client-failover-timeout <duration>', 'clients: how long an op retries through a failover').default(DEFAULT_OPTIONS.clientFailoverTimeoutMs, d(DEFAULT_OPTIONS.clientFailoverTimeoutMs)).argParser(wrap(parseDuration)))
   .addOption(new Option('--convergence-timeout <duration>', 'verdict 3: replicas must agree within this after the last heal').default(DEFAULT_OPTIONS.convergenceTimeoutMs, d(DEFAULT_OPTIONS.convergenceTimeoutMs)).argParser(wrap(parseDuration)))
   .addOption(new Option('--partition-settle <duration>', 'anomalies this long after a partition healed are still attributed to it').default(DEFAULT_OPTIONS.partitionSettleMs, d(DEFAULT_OPTIONS.partitionSettleMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--strict', 'consensus mode: partition anomalies and non-linearizable keys fail the run').default(false))
+  .addOption(new Option('--strict', 'consensus mode: partition anomalies and non-linearizable keys fail the run (always on with --coordinator etcd)').default(false))
+  .addOption(new Option('--coordinator <mode>', 'gossip, or etcd: the consistent mode on 3 local etcd members, each on its own loopback address').choices(['gossip', 'etcd']).default('gossip'))
+  .addOption(new Option('--etcd-bin <path>', 'the etcd executable for --coordinator etcd').default(DEFAULT_ETCD_BIN))
   .addOption(new Option('--host-prefix <a.b.c>', 'nodes listen on <a.b.c>.2, .3, ... (default: a 127.x.y block unique to this process)'))
   .addOption(new Option('--port <port>', 'port of every node (default: a free one)').argParser(whole(1)))
   .addOption(new Option('--keep-data', 'keep the nodes\' data dirs in the results folder').default(false))
@@ -120,6 +123,8 @@ const result: ChaosResult = o.recheck
   convergenceTimeoutMs: o.convergenceTimeout,
   partitionSettleMs: o.partitionSettle,
   strict: o.strict,
+  coordinator: o.coordinator,
+  etcdBin: o.etcdBin,
   ...(o.hostPrefix ? { hostPrefix: o.hostPrefix } : {}),
   ...(o.port ? { port: o.port } : {}),
   keepData: o.keepData,

@@ -4,6 +4,7 @@
 // data dir, a paused one continued, a partition's rules removed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import type { EtcdCluster } from '../src/local-cluster/etcd-cluster.js';
 import type { Firewall } from './firewall.js';
 import type { FaultKind, History } from './history.js';
 import { type Rng, pick, shuffled, substream, uniform } from '../src/common/random.js';
@@ -89,11 +90,13 @@ export class Nemesis {
   readonly errors: string[] = [];
   private readonly paused = new Set<string>();
   private readonly killed = new Set<string>();
+  private readonly pausedMembers = new Set<number>();
   private readonly stopped = new AbortController();
 
   constructor(
     private readonly cluster: LocalCluster,
     private readonly firewall: Firewall | null,
+    private readonly etcd: EtcdCluster | null,
     private readonly history: History,
     private readonly options: NemesisOptions,
   ) {
@@ -126,6 +129,8 @@ export class Nemesis {
   async healAll(): Promise<void> {
     for (const id of this.paused) this.cluster.get(id).signal('SIGCONT');
     this.paused.clear();
+    for (const member of this.pausedMembers) this.etcd?.resume(member);
+    this.pausedMembers.clear();
     await this.firewall?.healAll();
     for (const node of this.cluster.nodes.values()) {
       if (!node.running) {
@@ -213,6 +218,25 @@ export class Nemesis {
           }
           record.end = log('end', `SIGCONT ${record.nodes.join(', ')}`).time;
         }
+      } else if (planned.kind === 'etcd') {
+        if (!this.etcd) throw new Error('etcd fault without etcd');
+        // One member of three: etcd keeps its quorum and the store must not notice. Two: no
+        // quorum, so writes must fail with a clear error and come back after.
+        const count = planned.draws[3]! < 0.5 ? 1 : 2;
+        const members = shuffled(substream(Math.floor(planned.draws[1]! * 2 ** 31), 'etcd-members'), [0, 1, 2]).slice(0, count).sort();
+        record.nodes = members.map((i) => this.etcd!.members[i]!.name);
+        record.start = log('start', `SIGSTOP etcd ${record.nodes.join(', ')} for ${(durationMs / 1000).toFixed(1)} s${count === 2 ? ' (no quorum)' : ''}`).time;
+        this.done.push(record);
+        for (const member of members) {
+          this.pausedMembers.add(member);
+          this.etcd.pause(member);
+        }
+        await this.pause(durationMs);
+        for (const member of members) {
+          this.etcd.resume(member);
+          this.pausedMembers.delete(member);
+        }
+        record.end = log('end', `SIGCONT etcd ${record.nodes.join(', ')}`).time;
       } else {
         if (!this.firewall) throw new Error('partition fault without a firewall');
         const size = 1 + Math.floor(planned.draws[3]! * Math.floor(ids.length / 2));

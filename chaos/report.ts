@@ -224,8 +224,8 @@ export function renderReport({ summary, verdicts, ops, events, outDir }: ReportI
   const width = Math.round(Math.min(14_000, Math.max(1200, (end / 1000) * 40)));
   const o = summary.options;
   const command =
-    `npm run chaos -- --nodes ${o.nodes} --replication-factor ${o.replicationFactor} --clients ${o.clients} --duration ${Number(o.durationMs) / 1000}s ` +
-    `--keys ${o.keys} --faults ${(o.faults as string[]).join(',')} --seed ${summary.seed}`;
+    `npm run chaos -- --nodes ${String(o.nodes)} --replication-factor ${String(o.replicationFactor)} --clients ${String(o.clients)} --duration ${Number(o.durationMs) / 1000}s ` +
+    `--keys ${String(o.keys)} --faults ${(o.faults as string[]).join(',')} --seed ${summary.seed}`;
   const faultRows = windows
     .map((w) => `<tr><td>${w.fault}</td><td style="color:${FAULT_INK[w.kind]}">${esc(w.kind)}</td><td class="num">${(w.start / 1000).toFixed(2)}</td><td class="num">${(w.end / 1000).toFixed(2)}</td><td>${esc(w.detail)}</td></tr>`)
     .join('');

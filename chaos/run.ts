@@ -8,6 +8,7 @@ import { cpus, hostname, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../src/local-cluster/etcd-cluster.js';
 import { WarehouseClient } from '../src/client/index.js';
 import { type Verdict, type FinalRead, checkLinearizability, checkLostWrites, checkReadAfterWrite, partitionWindows } from './checker.js';
 import { type ReplicaSnapshot, snapshotReplicas } from './convergence.js';
@@ -47,6 +48,9 @@ export interface ChaosOptions extends FaultSchedule {
   partitionSettleMs: number;
   /** Consensus mode: partition anomalies and non-linearizable keys fail the run. */
   strict: boolean;
+  /** etcd: the consistent mode, on three etcd members after the nodes' addresses (always strict). */
+  coordinator: 'gossip' | 'etcd';
+  etcdBin: string;
   linearizabilityMaxSteps: number;
   /** Nodes listen on <hostPrefix>.2, .3, ...; default: a /24 of 127/8 unique to this process. */
   hostPrefix?: string;
@@ -88,6 +92,8 @@ export const DEFAULT_OPTIONS: ChaosOptions = {
   convergenceTimeoutMs: 30_000,
   partitionSettleMs: 4000,
   strict: false,
+  coordinator: 'gossip',
+  etcdBin: DEFAULT_ETCD_BIN,
   linearizabilityMaxSteps: 20_000_000,
   keepData: false,
   logLevel: 'warn',
@@ -146,10 +152,17 @@ function machine(): Record<string, unknown> {
 
 export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<ChaosResult> {
   const options: ChaosOptions = { ...DEFAULT_OPTIONS, ...partial, mix: { ...DEFAULT_OPTIONS.mix, ...partial.mix } };
+  // The consistent mode promises linearizability under every fault: anything less fails the run.
+  if (options.coordinator === 'etcd') options.strict = true;
   const log = options.log ?? (() => {});
   const errors: string[] = [];
   if (options.replicationFactor > options.nodes) throw new Error('the replication factor cannot exceed the number of nodes');
   if (options.durationMs <= options.warmupMs + options.cooldownMs) throw new Error('the duration must be longer than warm-up plus cool-down');
+  if (options.faults.includes('etcd') && options.coordinator !== 'etcd') throw new Error('the etcd fault needs --coordinator etcd');
+  if (options.coordinator === 'etcd') {
+    const problem = checkEtcdBinary(options.etcdBin);
+    if (problem) throw new Error(problem);
+  }
 
   const started = new Date();
   const outDir = join(options.out, `${timestamp(started)}-${options.seed}`);
@@ -167,7 +180,14 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const prefix = options.hostPrefix ?? `127.${100 + (process.pid % 100)}.${(options.seed >>> 0) % 250 + 1}`;
   const hosts = Array.from({ length: options.nodes }, (_, i) => `${prefix}.${i + 2}`);
   const port = options.port ?? (await freePort(hosts));
+  const etcdHosts = options.coordinator === 'etcd' ? [0, 1, 2].map((i) => `${prefix}.${options.nodes + 2 + i}`) : [];
+  let etcd: EtcdCluster | null = null;
+  if (etcdHosts.length > 0) {
+    log(`starting 3 etcd members on ${etcdHosts.join(', ')}`);
+    etcd = await EtcdCluster.start({ bin: options.etcdBin, workDir: outDir, hosts: etcdHosts });
+  }
   const cluster = new LocalCluster({
+    coordinator: etcd?.coordinatorUrl,
     baseDir: join(outDir, 'cluster'),
     replicationFactor: options.replicationFactor,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -187,6 +207,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         node.signal('SIGKILL');
       }
     }
+    etcd?.members.forEach((_, i) => etcd!.kill(i));
   };
   const onSignal = (signal: NodeJS.Signals) => {
     cleanupSync();
@@ -224,7 +245,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       history,
     );
     await workload.connect();
-    nemesis = new Nemesis(cluster, firewall, history, {
+    nemesis = new Nemesis(cluster, firewall, etcd, history, {
       faults: options.faults,
       startMs: history.now() + options.warmupMs,
       endMs: history.now() + options.durationMs - options.cooldownMs,
@@ -295,6 +316,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     await firewall?.healAll().catch(() => undefined);
     cleanupSync();
     await cluster.stop().catch(() => undefined);
+    await etcd?.stop().catch(() => undefined);
     if (!options.keepData) removeDataDirs(join(outDir, 'cluster'));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

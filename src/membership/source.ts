@@ -18,6 +18,8 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): LeaderStatus;
+  /** The current term, once it is durable (on this node's disk, or in etcd): versions carry it. */
+  durableTerm(): Promise<number>;
   /** Alive nodes, this one included, in join order. */
   aliveNodes(): readonly NodeInfo[];
   /** The ids of `aliveNodes()`, same order. */

@@ -9,6 +9,7 @@ import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
 import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
+import { Fence } from '../coordination/fence.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
@@ -88,13 +89,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError((error as Error).message);
   }
 
-  // Created before its sources exist: the peer client reports to it from its first request.
-  let metrics: NodeMetrics | undefined;
+  // Its sources are read at scrape time only, once the node runs; the peer client reports to it from its first request.
+  const metrics = new NodeMetrics({
+    replicationFactor: config.replicationFactor,
+    status: () => membership.status(),
+    aliveNodes: () => membership.aliveIds().length,
+    repair: () => repair.status(),
+    repairTotals: () => repair.totals,
+    records: () => store.count(),
+    storageBytes: () => store.sizeBytes(),
+  });
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
     secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
-    observe: (peer, path, seconds, ok) => metrics?.peerRequest(peer, path, seconds, ok),
+    observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
   });
   const membershipOptions = {
     self,
@@ -120,6 +129,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
 
   const aliveIds = () => membership.aliveIds();
+  const fence = new Fence(store);
   const repair = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
     {
@@ -129,15 +139,6 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       batchSize: 500,
     },
   );
-  metrics = new NodeMetrics({
-    replicationFactor: config.replicationFactor,
-    status: () => membership.status(),
-    aliveNodes: () => membership.aliveIds().length,
-    repair: () => repair.status(),
-    repairTotals: () => repair.totals,
-    records: () => store.count(),
-    storageBytes: () => store.sizeBytes(),
-  });
   membership.on('event', (event) => {
     if (event.type === 'node-down') peers.forget(event.node);
     if (event.type === 'leader') metrics.leaderChanged();
@@ -152,6 +153,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     store,
     new ReplicaBatcher(peers),
     logger,
+    config.coordinator ? { fence } : null,
   );
 
   const heartbeat = (): Heartbeat => {
@@ -187,7 +189,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       replicas: {
         write: async (request) => {
           checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() });
-          const { records, hintFor } = request;
+          const { records, hintFor, fence: token } = request;
+          await fence.admit(token);
           const results = await store.apply(records, hintFor);
           repair.noteArrivals(records);
           return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };

@@ -184,6 +184,12 @@ export const ReplicaWriteRequest = Type.Object({
    * unreachable (hinted handoff); null or absent for an owner's own copy.
    */
   hintFor: Type.Optional(Type.Array(Type.Union([Type.Null(), NodeId]), { maxItems: MAX_RECORDS_PER_REQUEST })),
+  /**
+   * The consistent mode's fencing token: the term of the leader that sends
+   * these records. A replica that has seen a higher term refuses them (409);
+   * no records with a token only announces a new leader's term.
+   */
+  fence: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type ReplicaWriteRequest = Static<typeof ReplicaWriteRequest>;
 

@@ -69,14 +69,17 @@ export interface ReplicaAnswer {
 }
 
 export class ReplicaBatcher {
-  private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null }, ApplyResult>;
+  private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null; fence: number | undefined }, ApplyResult>;
   private readonly reads: PeerQueues<{ key: string; requestId: string | null }, ReplicaAnswer>;
 
-  constructor(peers: PeerClient) {
+  constructor(private readonly peers: PeerClient) {
     this.writes = new PeerQueues(async (peer, items) => {
       const records = items.map((item) => item.record);
       const hintFor = items.some((item) => item.hintFor) ? items.map((item) => item.hintFor) : undefined;
-      const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records, hintFor }, isWriteResponse);
+      // A batch is as old as its oldest token: a replica refuses it whole if that one is stale.
+      const fences = items.flatMap((item) => (item.fence === undefined ? [] : [item.fence]));
+      const fence = fences.length > 0 ? Math.min(...fences) : undefined;
+      const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records, hintFor, fence }, isWriteResponse);
       if (answer.current.length !== records.length) throw new Error(`${peer} answered ${answer.current.length} of ${records.length} records`);
       return answer.applied.map((applied, i) => ({ applied, current: answer.current[i]! }));
     });
@@ -89,8 +92,13 @@ export class ReplicaBatcher {
   }
 
   /** Resolves with whether the peer now holds the record, and the version it holds. */
-  write(peer: NodeId, record: ReplicaRecord, hintFor: NodeId | null = null): Promise<ApplyResult> {
-    return this.writes.enqueue(peer, { record, hintFor });
+  write(peer: NodeId, record: ReplicaRecord, hintFor: NodeId | null = null, fence?: number): Promise<ApplyResult> {
+    return this.writes.enqueue(peer, { record, hintFor, fence });
+  }
+
+  /** Tells a peer a new leader's term, so that it refuses the writes of every earlier leader from now on. */
+  async announce(peer: NodeId, fence: number): Promise<void> {
+    await this.peers.post(peer, REPLICA_WRITE_PATH, { records: [], fence }, isWriteResponse);
   }
 
   read(peer: NodeId, key: string, requestId: string | null = null): Promise<ReplicaAnswer> {

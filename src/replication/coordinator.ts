@@ -11,6 +11,8 @@ import type { Logger } from '../common/logger.js';
 import type { ReplicaBatcher } from './batcher.js';
 import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeFanout, newest, ownersSettle } from './decide.js';
 import { HybridClock, compareVersions } from './version.js';
+import { strictFanoutProblem, strictSurveyProblem } from './strict.js';
+import type { Fence } from '../coordination/fence.js';
 
 export class UnavailableError extends Error {}
 
@@ -39,6 +41,16 @@ export type WriteOutcome =
 
 export type ReadOutcome = { found: true; value: string; version: Version } | { found: false };
 
+/**
+ * The consistent mode: every owner must answer and hold each write (no
+ * stand-ins), reads repair before they answer, and every replica write
+ * carries the leader's term as a fencing token.
+ */
+export interface StrictMode {
+  /** This node's own replica fence: its local writes are checked like remote ones. */
+  fence: Fence;
+}
+
 /** A write refused by a replica holding a newer version is re-versioned above it this many times, then 503. */
 const MAX_WRITE_ATTEMPTS = 3;
 /** Keys whose last version this leader remembers (for answering with a silent owner); oldest forgotten first. */
@@ -54,12 +66,14 @@ export class Coordinator {
   private readonly clock = new HybridClock();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly issued = new Map<string, Version>();
+  private announcement: { term: number; done: Promise<void> } | null = null;
 
   constructor(
     private readonly cluster: ClusterView,
     private readonly store: ReplicaStore,
     private readonly remote: ReplicaBatcher,
     private readonly logger: Logger,
+    private readonly strict: StrictMode | null = null,
   ) {}
 
   /**
@@ -77,10 +91,15 @@ export class Coordinator {
     const survey = await this.survey(key, placement, null, false);
     const decision = decideRead(survey);
     if (decision.kind === 'unavailable') throw new UnavailableError(decision.reason);
+    const missing = this.strict ? strictSurveyProblem(survey.owners) : null;
+    if (missing) throw new UnavailableError(missing);
     const found = decision.kind === 'found' ? decision.record : decision.newest;
     if (found) {
       this.clock.observe(found.version[1]);
-      this.repair(placement.owners, survey.owners, found);
+      // Answering before every owner holds what we answer could let a later
+      // read, after the one owner holding it fails, go back in time.
+      if (this.strict) await this.repairNow(placement.owners, survey, found);
+      else this.repair(placement.owners, survey.owners, found);
     }
     if (decision.kind === 'not-found') return { found: false };
     return { found: true, value: decision.record.value, version: decision.record.version };
@@ -91,6 +110,8 @@ export class Coordinator {
       const placement = this.place(key);
       const survey = await this.survey(key, placement, requestId ?? null, true);
       const decision = decideWrite(survey, key, value, condition);
+      const missing = this.strict && decision.kind !== 'unavailable' ? strictSurveyProblem(survey.owners) : null;
+      if (missing) throw new UnavailableError(missing);
       switch (decision.kind) {
         case 'unavailable':
           throw new UnavailableError(decision.reason);
@@ -113,7 +134,7 @@ export class Coordinator {
         ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
       };
       this.remember(key, record.version);
-      const fanout = await this.fanOut(record, placement);
+      const fanout = await this.fanOut(record, placement, survey.term);
       if (fanout.beatenBy) {
         this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
         this.clock.observe(fanout.beatenBy[1]);
@@ -121,6 +142,8 @@ export class Coordinator {
         throw new UnavailableError('Failed to write an entry: replicas kept holding newer versions');
       }
       if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
+      const short = this.strict ? strictFanoutProblem(fanout, placement.owners.length) : null;
+      if (short) throw new UnavailableError(short);
       return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
     }
   }
@@ -135,17 +158,18 @@ export class Coordinator {
     const holds = (copy: Copy) => copy !== undefined && copy !== null && compareVersions(copy.version, version) >= 0;
     const repaired = await Promise.allSettled(
       placement.owners.map((node, i) =>
-        !found || !holds(found) || holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null),
+        !found || !holds(found) || holds(survey.owners[i]) || survey.owners[i] === undefined ? Promise.resolve(null) : this.writeReplica(node, found, null, survey.term),
       ),
     );
     const replicas = repaired.filter((outcome, i) => holds(survey.owners[i]) || (outcome.status === 'fulfilled' && outcome.value?.applied)).length;
     if (replicas === 0) throw new UnavailableError('Failed to write an entry');
+    if (this.strict && replicas < placement.owners.length) throw new UnavailableError(`Failed to write an entry: ${placement.owners.length - replicas} of ${placement.owners.length} owners do not hold it`);
     return { kind: 'written', result, replicas, version };
   }
 
-  private async fanOut(record: ReplicaRecord, { owners, rest }: Placement) {
-    const standIns = [...rest];
-    const results = await Promise.allSettled(owners.map((node) => this.writeReplica(node, record, null)));
+  private async fanOut(record: ReplicaRecord, { owners, rest }: Placement, term: number) {
+    const standIns = this.strict ? [] : [...rest];
+    const results = await Promise.allSettled(owners.map((node) => this.writeReplica(node, record, null, term)));
     const ownerVersions: (Version | undefined)[] = [];
     const standInVersions: Version[] = [];
     for (const [i, result] of results.entries()) {
@@ -157,7 +181,7 @@ export class Coordinator {
       this.logger.warn({ node: owners[i], key: record.key, err: (result.reason as Error).message }, 'replica write failed');
       for (let standIn = standIns.shift(); standIn !== undefined; standIn = standIns.shift()) {
         try {
-          standInVersions.push((await this.writeReplica(standIn, record, owners[i]!)).current);
+          standInVersions.push((await this.writeReplica(standIn, record, owners[i]!, term)).current);
           break;
         } catch (error) {
           this.logger.warn({ node: standIn, key: record.key, err: (error as Error).message }, 'hinted write failed');
@@ -176,6 +200,7 @@ export class Coordinator {
    */
   private async survey(key: string, { owners, rest }: Placement, requestId: string | null, eager: boolean): Promise<Survey> {
     const term = await this.cluster.term();
+    if (this.strict) await this.announce(term);
     const [ownerAnswers, eagerAnswers] = await Promise.all([
       this.readReplicas(owners, key, requestId),
       eager ? this.readReplicas(rest, key, requestId) : Promise.resolve(null),
@@ -217,9 +242,47 @@ export class Coordinator {
     return run;
   }
 
-  private async writeReplica(node: NodeId, record: ReplicaRecord, hintFor: NodeId | null): Promise<ApplyResult> {
-    if (node === this.cluster.self) return (await this.store.apply([record], [hintFor]))[0]!;
-    return this.remote.write(node, record, hintFor);
+  /** `term`, the fencing token, is required in the consistent mode. */
+  private async writeReplica(node: NodeId, record: ReplicaRecord, hintFor: NodeId | null, term?: number): Promise<ApplyResult> {
+    const fence = this.strict ? term : undefined;
+    if (node !== this.cluster.self) return this.remote.write(node, record, hintFor, fence);
+    await this.strict?.fence.admit(fence);
+    return (await this.store.apply([record], [hintFor]))[0]!;
+  }
+
+  /**
+   * A new term is announced to every alive node before the first request in
+   * it: from then on they refuse the writes of every earlier leader, even
+   * for keys this leader never writes. Our own replica learns it first, and
+   * refuses us if a later leader already announced itself here.
+   */
+  private announce(term: number): Promise<void> {
+    if (this.announcement?.term === term) return this.announcement.done;
+    const done = (async () => {
+      await this.strict!.fence.admit(term);
+      const others = this.cluster.aliveNodes().filter((node) => node !== this.cluster.self);
+      const results = await Promise.allSettled(others.map((node) => this.remote.announce(node, term)));
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') this.logger.warn({ node: others[i], term, err: (result.reason as Error).message }, 'could not announce the term');
+      });
+    })();
+    this.announcement = { term, done };
+    // A failed announcement (our own replica knows a later term) is tried again by the next request.
+    done.catch(() => {
+      if (this.announcement?.done === done) this.announcement = null;
+    });
+    return done;
+  }
+
+  /** Read repair before answering: every owner that is behind gets `found`, or the read fails. */
+  private async repairNow(owners: readonly NodeId[], survey: Survey, found: ReplicaRecord): Promise<void> {
+    const behind = owners.filter((_, i) => {
+      const copy = survey.owners[i];
+      return !copy || compareVersions(copy.version, found.version) < 0;
+    });
+    const results = await Promise.allSettled(behind.map((node) => this.writeReplica(node, found, null, survey.term)));
+    const failed = results.filter((result) => result.status === 'rejected' || compareVersions(result.value.current, found.version) < 0).length;
+    if (failed > 0) throw new UnavailableError(`Failed to read an entry: ${failed} of ${owners.length} owners could not be brought up to date`);
   }
 
   /** One answer per node, undefined for a node that did not answer. */

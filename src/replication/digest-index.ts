@@ -81,7 +81,7 @@ export class DigestIndex {
     const close = () => {
       for (const [peer, hash] of hashes) {
         let perBucket = this.digests.get(peer);
-        if (!perBucket) this.digests.set(peer, (perBucket = new Map()));
+        if (!perBucket) this.digests.set(peer, (perBucket = new Map<number, string>()));
         perBucket.set(bucket, hash.digest('base64'));
       }
       hashes = new Map();
@@ -97,7 +97,7 @@ export class DigestIndex {
       const own = owners(record.key, members, this.replicationFactor);
       if (!own.includes(this.self)) {
         let perBucket = this.foreign.get(bucket);
-        if (!perBucket) this.foreign.set(bucket, (perBucket = new Map()));
+        if (!perBucket) this.foreign.set(bucket, (perBucket = new Map<string, KeyVersion>()));
         perBucket.set(record.key, { key: record.key, version: record.version });
       } else {
         for (const peer of own) {

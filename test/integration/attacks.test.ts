@@ -149,7 +149,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     });
 
     await attack('a signed 409 from a smaller group (one misconfigured member) stops nobody', async () => {
-      const fakes = await fakeNodes(FAKES.slice(1, 2), (_path) => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}', sign: true }));
+      const fakes = await fakeNodes(FAKES.slice(1, 2), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}', sign: true }));
       try {
         for (const node of NODES) assert.equal((await internalPost(node, GOSSIP, gossip({ from: { id: FAKES[1], joined: 1 }, nodes: [] }))).status, 200);
         await cluster.waitFor(() => fakes.hits(GOSSIP) >= 6, { timeoutMs: 10_000, message: 'the nodes to hear the 409' });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Firewall } from '../../chaos/firewall.js';
 import { runChaos } from '../../chaos/run.js';
+import { SHORT_RUN, assertRunPassed } from '../helpers/chaos.js';
 
 const withoutPartition = process.env.WAREHOUSE_CHAOS_NO_PARTITION === '1';
 
@@ -33,29 +34,16 @@ describe('chaos, short run', () => {
       keys: 12,
       opsPerKey: 120,
       durationMs: 40_000,
-      warmupMs: 3000,
+      ...SHORT_RUN,
       cooldownMs: 10_000,
       faults: withoutPartition ? ['kill', 'pause'] : ['kill', 'pause', 'partition'],
-      maxPartitions: 1,
-      faultMinMs: 2000,
       faultMaxMs: 5000,
-      gapMinMs: 1000,
       gapMaxMs: 3000,
-      heartbeatIntervalMs: 200,
-      failureTimeoutMs: 2000,
-      antiEntropyIntervalMs: 2000,
-      convergenceTimeoutMs: 30_000,
       seed,
       out,
       log: (line) => t.diagnostic(line),
     });
-    t.diagnostic(`seed ${seed}, ${result.stats.ops} ops, ${result.stats.faults} faults, ${(result.stats.elapsedMs / 1000).toFixed(0)} s, report: ${result.outDir}/index.html`);
-    for (const v of result.verdicts) t.diagnostic(`${v.status.padEnd(9)} ${v.title}: ${v.summary}`);
-    const failing = result.verdicts
-      .filter((v) => v.hard && v.status === 'fail')
-      .map((v) => `${v.title}: ${v.summary}\n${v.violations.slice(0, 5).map((x) => `  ${x.key}: ${x.message}`).join('\n')}`);
-    assert.deepEqual(result.errors, [], `the run itself failed (report: ${result.outDir}/index.html)`);
-    assert.deepEqual(failing, [], `verdicts failed with seed ${seed} (report: ${result.outDir}/index.html)`);
+    assertRunPassed(t, result);
     for (const id of ['lost-writes', 'read-after-write', 'convergence'] as const) {
       assert.ok(result.verdicts.some((v) => v.id === id && (v.status === 'pass' || v.status === 'anomalies')), id);
     }

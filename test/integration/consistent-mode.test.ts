@@ -3,16 +3,19 @@
 // Leadership comes from etcd, a killed leader's lease ends and another node
 // leads within the failure timeout, the replication factor is kept once in
 // etcd, clusters with different names share one etcd without seeing each
-// other, and a leader cut off from etcd's quorum stops serving writes.
+// other, and a leader cut off from etcd's quorum stops serving writes. A
+// deposed leader is fenced by its term, and a key whose owner does not
+// answer gets a 503, never a guess.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
 import { CliDriver } from '../helpers/cli.js';
 import { fastCluster, http, json, makeKeys, withLogs } from '../helpers/integration.js';
+import { owners } from '../../src/placement/rendezvous.js';
 
 /** etcd grants leases in whole seconds, at least 2. */
-const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 2000, requestTimeoutMs: 1000 };
+const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 3000, requestTimeoutMs: 1000 };
 /** etcd checks for expired leases every 500 ms, and the nodes read etcd every heartbeat. */
 const EXPIRY_SLACK_MS = 1500;
 const POLL_SLACK_MS = 1000;
@@ -116,6 +119,69 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
     // The restarted node registers anew: a younger key, so it follows.
     assert.equal(await cluster.waitForLeader(), successor);
     assert.ok(elapsed < TIMING.failureTimeoutMs + EXPIRY_SLACK_MS, `${elapsed} ms`);
+  });
+
+  it('fences a deposed leader: once its successor announced itself, replicas refuse writes carrying the old term', async () => {
+    const old = await cluster.waitForLeader();
+    const [first, second] = makeKeys(14, 2);
+    assert.equal((await http('PUT', `http://${old}/v1/documents/${first}`, '{"by": "old"}')).status, 201);
+    const oldTerm = (await cluster.heartbeat(old))!.term;
+    const others = PORTS.map((port) => `127.0.0.1:${port}`).filter((id) => id !== old);
+    cluster.get(old).signal('SIGSTOP');
+    try {
+      let successor: string | null = null;
+      await cluster.waitFor(async () => {
+        const beats = await Promise.all(others.map((id) => cluster.heartbeat(id)));
+        successor = beats.every((beat) => beat && beat.leader !== null && beat.leader !== old && beat.leader === beats[0]!.leader) ? beats[0]!.leader : null;
+        return successor !== null;
+      }, { timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS + 2000, message: 'a successor while the leader is paused' });
+      // Its first request announces the successor's term to every node it sees.
+      const written = await http('PUT', `http://${successor!}/v1/documents/${second}`, '{"by": "successor"}');
+      assert.equal(written.status, 201, written.text);
+      const newTerm = (await cluster.heartbeat(successor!))!.term;
+      assert.ok(newTerm > oldTerm);
+      // What the paused leader would send for a write it had in flight.
+      const stale = { records: [{ key: first, version: [oldTerm, Date.now() * 1000, old], value: '{"by": "deposed"}' }], fence: oldTerm };
+      for (const replica of others) {
+        const refused = await http('POST', `http://${replica}/internal/v1/replicas/write`, JSON.stringify(stale));
+        assert.equal(refused.status, 409, refused.text);
+        assert.match((json(refused) as { error: string }).error, new RegExp(`Stale leader: term ${oldTerm} is below term ${newTerm}`));
+      }
+      assert.deepEqual(json(await http('GET', `http://${successor!}/v1/documents/${first}`)), { by: 'old' });
+    } finally {
+      cluster.get(old).signal('SIGCONT');
+    }
+    // Woken up, the old leader serves nothing: its lease is over, and it rejoins as a follower.
+    const late = await http('PUT', `http://${old}/v1/documents/${first}`, '{"by": "late"}');
+    assert.ok([307, 503].includes(late.status), `${late.status} ${late.text}`);
+    await cluster.waitForLeader(undefined, 20_000);
+    assert.notEqual(await cluster.waitForLeader(), old);
+  });
+
+  it('answers 503, never a guess, while an owner of the key does not answer, and serves it again once etcd drops that owner', async () => {
+    const leader = await cluster.waitForLeader();
+    const alive = (await cluster.heartbeat(leader))!.nodes.map((node) => node.id);
+    const follower = alive.find((id) => id !== leader)!;
+    const key = makeKeys(15, 200).find((candidate) => owners(candidate, alive, 2).includes(follower))!;
+    assert.equal((await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v": 1}')).status, 201);
+    cluster.get(follower).signal('SIGSTOP');
+    try {
+      const read = await http('GET', `http://${leader}/v1/documents/${key}`);
+      assert.equal(read.status, 503, read.text);
+      assert.match((json(read) as { error: string }).error, /Not every owner of the key is reachable/);
+      assert.equal((await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v": 2}')).status, 503);
+      // The paused node's lease ends; the key gets a new owner set, repaired from the copy the leader holds.
+      await cluster.waitFor(async () => !(await cluster.heartbeat(leader))!.nodes.some((node) => node.id === follower), {
+        timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS,
+        message: 'etcd to drop the paused node',
+      });
+      await cluster.waitFor(async () => (await http('GET', `http://${leader}/v1/documents/${key}`)).status === 200, { message: 'the key to be served again' });
+      const value = json(await http('GET', `http://${leader}/v1/documents/${key}`)) as { v: number };
+      assert.ok(value.v === 1 || value.v === 2, JSON.stringify(value));
+    } finally {
+      cluster.get(follower).signal('SIGCONT');
+    }
+    await cluster.waitForLeader(undefined, 20_000);
   });
 
   it('a leader cut off from etcd\'s quorum stops serving writes within the failure timeout, and serves again after', async () => {

@@ -108,7 +108,7 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
         assert.equal(answer.status, 200, answer.text);
         for (const entry of json(answer).entries as { key: string; version: [number, number, string] }[]) {
           assert.ok(isUuid4(entry.key) && entry.key === entry.key.toLowerCase(), `stored key ${entry.key}`);
-          assert.ok(entry.version[0] <= MAX_TERM && entry.version[1] <= (Date.now() + 3_600_000) * 1024, `version ${entry.version}`);
+          assert.ok(entry.version[0] <= MAX_TERM && entry.version[1] <= (Date.now() + 3_600_000) * 1024, `version ${entry.version.join('.')}`);
           keys.push(entry.key);
         }
       }

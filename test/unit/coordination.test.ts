@@ -1,10 +1,13 @@
 // The consistent mode's pure decisions: the --coordinator URL, the cluster
-// name, the election rule over etcd's member keys, and the leader lease.
+// name, the election rule over etcd's member keys, the leader lease, the
+// replicas' fence and the strict leader's rules.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatCoordinatorUrl, parseClusterName, parseCoordinatorUrl } from '../../src/coordination/coordinator-url.js';
 import { readView } from '../../src/coordination/etcd-view.js';
 import { CLOCK_RATE_MARGIN, leaseSafeUntil, leaseTtlSeconds } from '../../src/coordination/leader-lease.js';
+import { Fence, StaleTermError, staleTermMessage } from '../../src/coordination/fence.js';
+import { OWNERS_UNREACHABLE, strictFanoutProblem, strictSurveyProblem } from '../../src/replication/strict.js';
 
 const member = (id: string, joined: number, createRevision: number) => ({ value: JSON.stringify({ node: { id, joined } }), createRevision });
 
@@ -64,5 +67,50 @@ describe('leader lease', () => {
     assert.equal(leaseTtlSeconds(10_000), 10);
     assert.equal(leaseTtlSeconds(2500), 3);
     assert.equal(leaseTtlSeconds(500), 2);
+  });
+});
+
+describe('replica fence', () => {
+  function memoryStore() {
+    const meta = new Map<string, unknown>();
+    return { meta, getMeta: <T>(key: string) => meta.get(key) as T | undefined, putMeta: (key: string, value: unknown) => Promise.resolve(void meta.set(key, value)) };
+  }
+
+  it('admits unfenced writes and rising terms, records the highest, and refuses older terms with a clear 409', async () => {
+    const store = memoryStore();
+    const fence = new Fence(store);
+    await fence.admit(undefined);
+    await fence.admit(7);
+    await fence.admit(7);
+    await fence.admit(12);
+    assert.equal(store.meta.get('fence'), 12);
+    await assert.rejects(fence.admit(9), (error: StaleTermError) => error.statusCode === 409 && error.message === staleTermMessage(9, 12));
+    // A restarted replica remembers it.
+    await assert.rejects(new Fence(store).admit(11), StaleTermError);
+  });
+
+  it('refuses a lower term that arrives while a higher one is still being written', async () => {
+    let release!: () => void;
+    const slow = { getMeta: () => undefined, putMeta: () => new Promise<void>((resolve) => (release = resolve)) };
+    const fence = new Fence(slow);
+    const raising = fence.admit(20);
+    await assert.rejects(fence.admit(19), StaleTermError);
+    release();
+    await raising;
+  });
+});
+
+describe('strict (consistent mode) decisions', () => {
+  const record = { key: 'k', version: [3, 1, 'a:1'] as [number, number, string], value: '{}' };
+
+  it('acts only when every owner answered', () => {
+    assert.equal(strictSurveyProblem([record, null]), null);
+    assert.equal(strictSurveyProblem([record, undefined]), OWNERS_UNREACHABLE);
+  });
+
+  it('acknowledges only when every owner holds the write', () => {
+    assert.equal(strictFanoutProblem({ ownersHolding: 2, standInsHolding: 0, beatenBy: null }, 2), null);
+    assert.match(strictFanoutProblem({ ownersHolding: 1, standInsHolding: 1, beatenBy: null }, 2)!, /1 of 2 owners do not hold it/);
+    assert.notEqual(strictFanoutProblem({ ownersHolding: 2, standInsHolding: 0, beatenBy: [9, 9, 'b:1'] }, 2), null);
   });
 });
