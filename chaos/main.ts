@@ -85,8 +85,48 @@ const program = new Command('chaos')
   .addOption(new Option('--recheck <dir>', 'no run: check the history in a results folder again and rewrite its verdicts and report'))
   .allowExcessArguments(false);
 
+/** What commander hands back: each flag's parsed value, or its default. */
+interface ChaosFlags {
+  nodes: number;
+  replicationFactor: number;
+  clients: number;
+  duration: number;
+  keys: number;
+  opsPerKey: number;
+  faults: FaultKind[];
+  seed?: number;
+  out: string;
+  warmup: number;
+  cooldown: number;
+  faultMin: number;
+  faultMax: number;
+  gapMin: number;
+  gapMax: number;
+  maxFaults?: number;
+  maxPartitions?: number;
+  mix: ChaosOptions['mix'];
+  think: number;
+  reconnectEvery: number;
+  heartbeatInterval: number;
+  failureTimeout: number;
+  antiEntropyInterval: number;
+  nodeRequestTimeout: number;
+  clientRequestTimeout: number;
+  clientFailoverTimeout: number;
+  convergenceTimeout: number;
+  partitionSettle: number;
+  strict: boolean;
+  coordinator: 'gossip' | 'etcd';
+  etcdBin: string;
+  hostPrefix?: string;
+  port?: number;
+  keepData: boolean;
+  logLevel: string;
+  recheck?: string;
+}
+
 program.parse();
-const o = program.opts();
+const o = program.opts<ChaosFlags>();
 const seed: number = o.seed ?? Math.floor(Math.random() * 1_000_000);
 const started = Date.now();
 const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s]`;

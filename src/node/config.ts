@@ -52,8 +52,9 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .version(PACKAGE_VERSION)
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .configureOutput({ outputError: (text, write) => write(oneLineError(text)) })
-    .addOption(new Option('--host <host>', 'address to listen on and to be known by').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
+    .addOption(new Option('--host <host>', 'address to listen on (and to be known by, without --advertise)').env('WAREHOUSE_HOST').default('127.0.0.1').argParser(checked(parseHost)))
     .addOption(new Option('--port <port>', 'port to listen on').env('WAREHOUSE_PORT').default(8765).argParser(checked(parsePort)))
+    .addOption(new Option('--advertise <host:port>', 'the address other nodes and clients reach this node at, its id (default: HOST:PORT)').env('WAREHOUSE_ADVERTISE').argParser(checked((text) => formatAddress(parseAddress(text)))))
     .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))
     .addOption(new Option('--coordinator <url>', 'consistent mode: keep membership and leadership in etcd, etcd://HOST:PORT[,HOST:PORT...]').env('WAREHOUSE_COORDINATOR').argParser(checked(parseCoordinatorUrl)))
     .addOption(new Option('--cluster-name <name>', 'with --coordinator: the cluster\'s namespace in etcd, so clusters can share one').env('WAREHOUSE_CLUSTER_NAME').default(DEFAULT_CLUSTER_NAME).argParser(checked(parseClusterName)))
@@ -72,6 +73,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
   const options = program.opts<{
     host: string;
     port: number;
+    advertise?: string;
     join?: string;
     coordinator?: string[];
     clusterName: string;
@@ -87,7 +89,10 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     clusterSecretFile?: string;
   }>();
   const port = options.port;
-  const id = `${options.host}:${port}`;
+  if (!options.advertise && options.host === '0.0.0.0') {
+    program.error(`error: --host ${options.host} listens on every interface, but no node can be reached at that address: add --advertise HOST:PORT`);
+  }
+  const id = options.advertise ?? `${options.host}:${port}`;
   if (options.heartbeatInterval >= options.failureTimeout) {
     program.error('error: --heartbeat-interval must be shorter than --failure-timeout');
   }

@@ -236,6 +236,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
     await membership.stop();
+    await peers.close();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use`);

@@ -62,6 +62,7 @@ const KeyParams = Type.Object({ key: Type.String() });
 const Errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 412: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
 // Typed loosely on purpose: every route, whatever its response schema, sends errors the same way.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyReply = FastifyReply<any, any, any, any, any, any, any, any>;
 
 function sendError(reply: AnyReply, status: number, error: string, leader?: NodeId | null): void {
@@ -91,7 +92,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
   app.get('/v1/heartbeat', { schema: { response: { 200: Heartbeat } } }, () => services.heartbeat());
   app.get('/v1/stats', { schema: { response: { 200: NodeStats } } }, () => services.stats());
 
-  void app.register(async (plugin) => {
+  void app.register((plugin, _options, registered) => {
     const documents = plugin.withTypeProvider<TypeBoxTypeProvider>();
     // Documents are kept as the exact text the client sent, so the body is
     // read as a string whatever its content type and checked as JSON here.
@@ -166,10 +167,11 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLargeError(options.maxValueBytes));
       throw error;
     });
+    registered();
   });
 
   // The node-to-node routes share the port but answer only members holding the cluster secret.
-  void app.register(async (plugin) => {
+  void app.register((plugin, _options, registered) => {
     guardInternalRoutes(plugin, options.clusterSecret);
     const internal = plugin.withTypeProvider<TypeBoxTypeProvider>();
     internal.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
@@ -204,6 +206,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
       (request) => services.sync.listKeys(request.body),
     );
+    registered();
   });
 
   return app;

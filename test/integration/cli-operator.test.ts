@@ -19,7 +19,7 @@ const COLOUR = /\x1b\[(1|3[1-3])m/;
 
 const cli = (...args: string[]) => runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', '21402', ...args]);
 
-describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
+describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
   let cluster: LocalCluster;
   const [key, missing] = makeKeys(31, 2);
 
@@ -148,7 +148,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   });
 });
 
-describe('the demo (npm start) and its meta-commands', { timeout: 120_000 }, () => {
+describe('the demo (npm start) and its meta-commands', { timeout: 240_000 }, () => {
   let demo: CliDriver;
 
   before(() => {
