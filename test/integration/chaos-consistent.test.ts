@@ -28,7 +28,7 @@ describe('chaos, short run of the consistent mode', { skip: checkEtcdBinary(DEFA
       clients: 4,
       keys: 8,
       opsPerKey: 100,
-      durationMs: 30_000,
+      durationMs: 40_000,
       ...SHORT_RUN,
       cooldownMs: 8000,
       faults: withoutPartition ? ['kill', 'pause', 'etcd'] : ['kill', 'pause', 'etcd', 'partition'],
