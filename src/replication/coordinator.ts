@@ -88,7 +88,10 @@ export class Coordinator {
 
   async read(key: string): Promise<ReadOutcome> {
     const placement = this.place(key);
-    const survey = await this.survey(key, placement, null, false);
+    // The consistent mode asks every node at once: after two membership changes
+    // in a row the newest copy may sit only on former owners, while a returning
+    // owner still holds an older one that would settle the read by itself.
+    const survey = await this.survey(key, placement, null, this.strict !== null);
     const decision = decideRead(survey);
     if (decision.kind === 'unavailable') throw new UnavailableError(decision.reason);
     const missing = this.strict ? strictSurveyProblem(survey.owners) : null;

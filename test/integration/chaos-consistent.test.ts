@@ -41,7 +41,7 @@ describe('chaos, short run of the consistent mode', { skip: checkEtcdBinary(DEFA
     assertRunPassed(t, result);
     assert.ok(result.passed);
     assert.ok(result.stats.ok > 100, `the workload made progress (${result.stats.ok} ok ops)`);
-    assert.ok(result.stats.faults >= 3, 'the faults ran');
+    assert.ok(result.stats.faults >= 2, `the faults ran (${result.stats.faults})`);
     rmSync(out, { recursive: true, force: true });
   });
 });

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
 import { CliDriver } from '../helpers/cli.js';
-import { fastCluster, http, json, makeKeys, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, internalPost, json, makeKeys, withLogs } from '../helpers/integration.js';
 import { owners } from '../../src/placement/rendezvous.js';
 
 /** etcd grants leases in whole seconds, at least 2. */
@@ -143,7 +143,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
       // What the paused leader would send for a write it had in flight.
       const stale = { records: [{ key: first, version: [oldTerm, Date.now() * 1000, old], value: '{"by": "deposed"}' }], fence: oldTerm };
       for (const replica of others) {
-        const refused = await http('POST', `http://${replica}/internal/v1/replicas/write`, JSON.stringify(stale));
+        const refused = await internalPost(replica, '/internal/v1/replicas/write', JSON.stringify(stale));
         assert.equal(refused.status, 409, refused.text);
         assert.match((json(refused) as { error: string }).error, new RegExp(`Stale leader: term ${oldTerm} is below term ${newTerm}`));
       }
