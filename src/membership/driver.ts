@@ -110,6 +110,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
   async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
+    this.peers.heard(gossip.from.id);
     const result = this.machine.receive(Date.now(), gossip, false);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
@@ -145,7 +146,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   private send(messages: readonly Outgoing[]): void {
     for (const { to, gossip } of messages) {
-      this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip).then(
+      this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip, { probe: true }).then(
         (answer) => {
           // Only the node at an address speaks for it: an answer naming another id proves nothing.
           if (answer.from.id !== to) {

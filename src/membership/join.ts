@@ -57,7 +57,7 @@ export async function discoverCluster(options: JoinOptions): Promise<ClusterView
     throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, options.replicationFactor));
   }
   try {
-    await options.peers.post(target, REPLICA_READ_PATH, { keys: [] }, isReadResponse);
+    await options.peers.post(target, REPLICA_READ_PATH, { keys: [] }, isReadResponse, { probe: true });
   } catch (error) {
     if (error instanceof UnauthenticatedAnswer) {
       throw new JoinError(`${target} does not accept this node's cluster secret: every node needs the same one (--cluster-secret-file or WAREHOUSE_CLUSTER_SECRET)`);

@@ -32,12 +32,32 @@ export interface PeerClientOptions {
   observe?: (peer: NodeId, path: string, seconds: number, ok: boolean) => void;
 }
 
+export interface PostOptions {
+  /**
+   * Sent even to a peer that just failed to answer: the failure detector's
+   * gossip must keep probing, or a peer that wakes up would never be heard.
+   */
+  probe?: boolean;
+}
+
 export class PeerClient {
   private readonly pools = new Map<NodeId, Pool>();
+  /**
+   * Peers whose last request got no answer (timeout, refused), until when.
+   * Requests to them fail at once meanwhile, and the ones already queued are
+   * failed with their pool: a frozen peer would otherwise hold every
+   * connection for a whole timeout per request, and the writes queued behind
+   * them would wait several timeouts in a row.
+   */
+  private readonly silentUntil = new Map<NodeId, number>();
 
   constructor(private readonly options: PeerClientOptions) {}
 
-  async post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
+  async post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T, options: PostOptions = {}): Promise<T> {
+    const silent = this.silentUntil.get(peer);
+    if (silent !== undefined && !options.probe && performance.now() < silent) {
+      throw new PeerError(`${peer}${path}: did not answer within the last ${this.options.timeoutMs} ms`, null);
+    }
     const { observe } = this.options;
     if (!observe) return this.send(peer, path, body, check);
     const started = performance.now();
@@ -57,8 +77,9 @@ export class PeerClient {
     let answerText: string;
     let status: number;
     let signature: unknown;
+    const pool = this.pool(peer);
     try {
-      const response = await this.pool(peer).request({
+      const response = await pool.request({
         method: 'POST',
         path,
         body: text,
@@ -71,8 +92,15 @@ export class PeerClient {
       signature = response.headers[AUTH_HEADER];
       answerText = await response.body.text();
     } catch (error) {
+      this.silentUntil.set(peer, performance.now() + this.options.timeoutMs);
+      // The requests queued behind this one would each wait out their own timeout: fail them now.
+      if (this.pools.get(peer) === pool) {
+        this.pools.delete(peer);
+        void pool.destroy().catch(() => {});
+      }
       throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
     }
+    this.silentUntil.delete(peer);
     if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {
       throw new UnauthenticatedAnswer(`${peer}${path}: HTTP ${status} not signed with this cluster's secret`, null);
     }
@@ -90,10 +118,16 @@ export class PeerClient {
     return answer;
   }
 
+  /** A peer that just reached us answers again: no need to wait for our next request to learn it. */
+  heard(peer: NodeId): void {
+    this.silentUntil.delete(peer);
+  }
+
   /** Drops the pool of a peer that left, so its sockets do not linger. */
   forget(peer: NodeId): void {
     const pool = this.pools.get(peer);
     this.pools.delete(peer);
+    this.silentUntil.delete(peer);
     void pool?.destroy().catch(() => {});
   }
 

@@ -102,8 +102,10 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     assert.equal(deleted.status, 200, deleted.text);
     assert.deepEqual(json(deleted), { result: 'deleted', replicas: 2 });
     await cluster.restart(X);
-    // Back in every node's list (members confirm it on its own address first): an owner again.
+    // Back in every node's list (members confirm it on its own address first), and X has reached
+    // the others (it lists them): an owner again that the leader no longer counts as silent.
     await cluster.waitForLeader();
+    await cluster.waitFor(async () => (await cluster.heartbeat(X))?.nodes.length === 3, { message: 'X to hear from every node' });
     // X still holds the live copy: the leader used to answer Deleted and Updated from it.
     const again = await del(key);
     assert.equal(again.status, 404, `DELETE of a deleted key: ${again.status} ${again.text}`);
@@ -123,7 +125,9 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     const read = await get(key);
     assert.equal(read.status, 503, `GET with the only copy's owner down: ${read.status} ${read.text}`);
     await cluster.restart(B);
-    const back = await get(key);
+    // The leader treats B as silent until its gossip reaches B again (at most one request timeout).
+    let back = await get(key);
+    await cluster.waitFor(async () => (back = await get(key)).status !== 503, { message: 'the leader to reach B again' });
     assert.equal(back.text, '{"only":"B"}');
   });
 
