@@ -32,6 +32,7 @@ function setup() {
       return new Promise(() => {});
     },
     forget: () => {},
+    heard: () => {},
   } as unknown as PeerClient;
   const driver = new MembershipDriver(machine, peers, {
     tickMs: 10_000,
