@@ -176,6 +176,7 @@ export class Membership {
       this.raiseTerm(gossip.term + (this.leader === this.self ? 1 : 0));
     } else if (gossip.leader !== null && claimBeats(gossip.term, gossip.leader, this.term, this.leader)) {
       this.learn(gossip.leader, now);
+      if (gossip.leader === this.self) this.dropCorroborated(now, gossip);
       this.setLeader(gossip.leader, gossip.term);
     } else if (gossip.term > this.term) {
       this.raiseTerm(gossip.term);
@@ -273,12 +274,29 @@ export class Membership {
   private detectFailures(now: number): void {
     for (const [id, peer] of this.peers) {
       const silentSince = peer.lastHeard ?? peer.learned;
-      if (now - silentSince <= this.config.failureTimeoutMs) continue;
-      this.peers.delete(id);
-      this.departed.set(id, now);
-      if (peer.lastHeard !== null) this.forgetAlive();
-      if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
+      if (now - silentSince > this.config.failureTimeoutMs) this.drop(id, peer, now);
     }
+  }
+
+  /**
+   * A peer elected us after dropping nodes by its own clock: the ones it no
+   * longer lists that we have not heard for two heartbeats are down for us
+   * too, so that our first heartbeat as leader does not list a dead node our
+   * own timer would drop a moment later.
+   */
+  private dropCorroborated(now: number, election: Gossip): void {
+    const listed = new Set(election.nodes.map((node) => node.id));
+    for (const [id, peer] of this.peers) {
+      if (id === election.from.id || listed.has(id) || peer.lastHeard === null) continue;
+      if (now - peer.lastHeard > 2 * this.config.heartbeatIntervalMs) this.drop(id, peer, now);
+    }
+  }
+
+  private drop(id: NodeId, peer: Peer, now: number): void {
+    this.peers.delete(id);
+    this.departed.set(id, now);
+    if (peer.lastHeard !== null) this.forgetAlive();
+    if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
   }
 
   /** However many ids gossip names, this node tracks a bounded number. */
