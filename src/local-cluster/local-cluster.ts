@@ -10,19 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { Heartbeat, checker } from '../protocol/schemas.js';
+import { killAtExit } from './processes.js';
 
 const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
 const isHeartbeat = checker(Heartbeat);
-
-/**
- * Every node process still running when this process exits (a test that
- * failed, a benchmark or demo ended by an error or a double Ctrl-C) is killed,
- * so no node outlives the tool that started it.
- */
-const spawned = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
 
 export interface LocalClusterOptions {
   /** Data dirs and logs go below this folder. */
@@ -86,13 +77,9 @@ export class LocalNode {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
       this.log?.write(chunk);
     });
-    spawned.add(child);
-    this.exit = new Promise((resolve) =>
-      child.once('exit', (code) => {
-        spawned.delete(child);
-        resolve(code);
-      }),
-    );
+    // No node outlives the tool that started it (a failed test, a demo ended by a double Ctrl-C).
+    killAtExit(child);
+    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     this.process = child;
   }
 

@@ -20,6 +20,14 @@ function installExitHook(): void {
   });
 }
 
+/** Kills `child` with SIGKILL if it still runs when this process exits, however the run ends. */
+export function killAtExit(child: ChildProcess): void {
+  installExitHook();
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.once('error', () => children.delete(child));
+}
+
 /** A fresh temporary folder, removed by removeFolder() or at the latest at process exit. */
 export function makeTempFolder(prefix: string, parent: string | null): string {
   installExitHook();
@@ -50,7 +58,6 @@ export interface Managed {
  * which then stops it in order), its output going to `logFile`.
  */
 export function startProcess(command: string, args: readonly string[], logFile: string): Managed {
-  installExitHook();
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
@@ -59,10 +66,8 @@ export function startProcess(command: string, args: readonly string[], logFile: 
     closeSync(fd);
   }
   if (child.pid === undefined) throw new Error(`cannot start ${command}`);
-  children.add(child);
+  killAtExit(child);
   const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => children.delete(child));
-  child.once('error', () => children.delete(child));
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
