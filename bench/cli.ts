@@ -72,13 +72,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     .addOption(new Option('--phases <list>', `comma-separated subset of: ${PHASE_NAMES.join(', ')}`).argParser(parsePhases))
     .addOption(new Option('--compare <system>', 'run every phase against a local etcd cluster too, alternating').choices(['etcd']))
     .addOption(
+      new Option('--coordinator <mode>', 'the local cluster\'s mode: gossip, or etcd (the consistent mode, on its own three etcd members)')
+        .choices(['gossip', 'etcd'])
+        .default(defaults.coordinator),
+    )
+    .addOption(
       new Option('--memory [documents]', `load this many documents (default ${DEFAULT_MEMORY_DOCUMENTS.toLocaleString('en-US')}), report memory, re-run GET`).argParser(
         wholeNumber(1),
       ),
     )
     .option('--json <file>', 'write the results to this file as JSON', writableFile)
     .option('--value-size <bytes>', 'size of every JSON document', wholeNumber(50, 1024 * 1024), defaults.valueSize)
-    .option('--etcd-bin <path>', 'the etcd executable for --compare etcd', defaults.etcdBin)
+    .option('--etcd-bin <path>', 'the etcd executable for --compare etcd and --coordinator etcd', defaults.etcdBin)
     .option('--work-dir <dir>', 'where the temporary data dirs go (default: the OS temp folder)')
     .option('--no-progress', 'no progress line, even on a terminal')
     .allowExcessArguments(false);
@@ -93,6 +98,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     requests?: number;
     phases?: PhaseName[];
     compare?: 'etcd';
+    coordinator: 'gossip' | 'etcd';
     memory?: number | true;
     json?: string;
     valueSize: number;
@@ -102,8 +108,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   }>();
   const given = (name: string) => program.getOptionValueSource(name) === 'cli';
   if (given('duration') && opts.requests !== undefined) program.error('error: use either --duration or --requests, not both');
-  if (opts.target !== undefined && (given('nodes') || given('replicationFactor'))) {
-    program.error('error: --nodes and --replication-factor describe a local cluster: they cannot be used with --target');
+  if (opts.target !== undefined && (given('nodes') || given('replicationFactor') || given('coordinator'))) {
+    program.error('error: --nodes, --replication-factor and --coordinator describe a local cluster: they cannot be used with --target');
   }
   if (opts.memory !== undefined && opts.phases !== undefined) program.error('error: --memory runs its own phases (load, GET): drop --phases');
   if (opts.workDir !== undefined) {
@@ -124,6 +130,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     requests: opts.requests ?? null,
     phases: opts.phases ?? defaults.phases,
     compare: opts.compare ?? null,
+    coordinator: opts.coordinator,
     memory: opts.memory === undefined ? null : opts.memory === true ? DEFAULT_MEMORY_DOCUMENTS : opts.memory,
     json: opts.json ?? null,
     valueSize: opts.valueSize,

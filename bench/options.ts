@@ -22,6 +22,8 @@ export interface BenchOptions {
   warmupMs: number;
   /** Run every phase against a local three-member etcd cluster too. */
   compare: 'etcd' | null;
+  /** The local cluster's mode: gossip, or the consistent mode on its own three-member etcd cluster. */
+  coordinator: 'gossip' | 'etcd';
   /** Memory scenario: load this many documents, report memory, re-run GET. */
   memory: number | null;
   /** Where to write the results as JSON. */
@@ -54,6 +56,7 @@ export function defaultOptions(): BenchOptions {
     warmupMs: 2000,
     phases: [...PHASE_NAMES],
     compare: null,
+    coordinator: 'gossip',
     memory: null,
     json: null,
     valueSize: 200,

@@ -42,6 +42,7 @@ export interface BenchmarkResult {
     requests: number | null;
     valueSize: number;
     compare: 'etcd' | null;
+    coordinator: 'gossip' | 'etcd' | null;
     memory: number | null;
   };
   /** What was measured, with the ids of the processes this run started (all stopped when it returns). */
@@ -87,12 +88,13 @@ export function validateOptions(options: BenchOptions): void {
     throw new UsageError(`phase ${needKeys[0]} needs keys: add the set or seq-set phase`);
   }
   if (options.compare !== null && options.compare !== 'etcd') throw new UsageError(`--compare supports only etcd, not "${String(options.compare)}"`);
+  if (options.coordinator !== 'gossip' && options.coordinator !== 'etcd') throw new UsageError(`--coordinator is gossip or etcd, not "${String(options.coordinator)}"`);
 }
 
 export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promise<BenchmarkResult> {
   const options: BenchOptions = { ...defaultOptions(), ...overrides };
   validateOptions(options);
-  if (options.compare === 'etcd') {
+  if (options.compare === 'etcd' || (options.coordinator === 'etcd' && !options.target)) {
     const problem = checkEtcdBinary(options.etcdBin);
     if (problem) throw new UsageError(`${problem}, or pass --etcd-bin PATH`);
   }
@@ -101,7 +103,7 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const versions: Record<string, string> = { 'Warehouse 13': WAREHOUSE_VERSION };
-  if (options.compare === 'etcd') versions.etcd = etcdVersion(options.etcdBin);
+  if (options.compare === 'etcd' || options.coordinator === 'etcd') versions.etcd = etcdVersion(options.etcdBin);
 
   const stops: (() => Promise<void>)[] = [];
   const states: TargetState[] = [];
@@ -213,6 +215,7 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
       requests: options.requests,
       valueSize: options.valueSize,
       compare: options.compare,
+      coordinator: options.target ? null : options.coordinator,
       memory: options.memory,
     },
     targets: states.map(({ target }) => ({ name: target.name, description: target.describe(), pids: target.pids() })),

@@ -54,6 +54,7 @@ export class WarehouseTarget implements Target {
     private readonly entry: string,
     private readonly connections: number,
     private readonly cluster: LocalCluster | null,
+    private readonly mode: string | null,
     leader: string,
   ) {
     this.leader = leader;
@@ -61,12 +62,12 @@ export class WarehouseTarget implements Target {
   }
 
   /** Connects to the leader that `entry` (any node) names. */
-  static async connect(entry: string, connections: number, cluster: LocalCluster | null): Promise<WarehouseTarget> {
-    return new WarehouseTarget(entry, connections, cluster, (await leaderHeartbeat(entry)).node);
+  static async connect(entry: string, connections: number, cluster: LocalCluster | null, mode: string | null = null): Promise<WarehouseTarget> {
+    return new WarehouseTarget(entry, connections, cluster, mode, (await leaderHeartbeat(entry)).node);
   }
 
   describe(): string {
-    const nodes = this.cluster ? `local cluster of ${this.cluster.nodes.size} nodes` : `cluster of ${this.entry}`;
+    const nodes = `${this.cluster ? `local cluster of ${this.cluster.nodes.size} nodes` : `cluster of ${this.entry}`}${this.mode ? ` (${this.mode})` : ''}`;
     return `Warehouse 13, ${nodes}, leader ${this.leader}, ${this.connections} keep-alive connections`;
   }
 

@@ -17,14 +17,22 @@ import { KeyPool } from './workload.js';
 export async function startTargets(options: BenchOptions, etcdVersion: string, stops: (() => Promise<void>)[]): Promise<TargetState[]> {
   const [store, etcd] = await Promise.allSettled([
     (async () => {
+      // The consistent mode's own etcd, apart from the one compared against: its load is the store's cost.
+      const coordination = !options.target && options.coordinator === 'etcd' ? await EtcdCluster.start({ bin: options.etcdBin, workDir: options.workDir }) : null;
+      if (coordination) stops.push(() => coordination.stop());
       const cluster = options.target
         ? null
-        : new LocalCluster({ baseDir: makeTempFolder('warehouse-bench-', options.workDir), replicationFactor: options.replicationFactor, logLevel: 'warn' });
+        : new LocalCluster({
+            baseDir: makeTempFolder('warehouse-bench-', options.workDir),
+            replicationFactor: options.replicationFactor,
+            logLevel: 'warn',
+            coordinator: coordination?.coordinatorUrl,
+          });
       if (cluster) {
         stops.push(() => cluster.stop());
         await cluster.start(await freePorts(options.nodes));
       }
-      const target = await WarehouseTarget.connect(options.target ?? cluster!.running()[0]!.id, options.concurrency, cluster);
+      const target = await WarehouseTarget.connect(options.target ?? cluster!.running()[0]!.id, options.concurrency, cluster, coordination ? 'consistent mode' : null);
       stops.push(() => target.close());
       return target;
     })(),

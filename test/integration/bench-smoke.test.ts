@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runBenchmark, UsageError } from '../../bench/run.js';
 import { closedLoop } from '../../bench/loop.js';
 import { errorLines } from '../../bench/report.js';
+import { DEFAULT_ETCD_BIN, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
 
 const BENCH_MAIN = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
 
@@ -63,6 +64,31 @@ test('a tiny benchmark runs every phase against a local 3-node cluster and clean
     assert.equal(pids.length, 3);
     for (const pid of pids) assert.equal(isAlive(pid), false, `node process ${pid} still runs`);
     assert.deepEqual(readdirSync(workDir), ['results.json']);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+test('the consistent mode runs on its own etcd members and cleans up', { timeout: 240_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, async () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-smoke-etcd-'));
+  const lines: string[] = [];
+  try {
+    const result = await runBenchmark({
+      coordinator: 'etcd',
+      requests: 100,
+      concurrency: 8,
+      warmupMs: 0,
+      phases: ['seq-set', 'set', 'get'],
+      workDir,
+      progress: false,
+      log: (line) => lines.push(line),
+    });
+    assert.equal(result.errors, 0, lines.join('\n'));
+    assert.deepEqual(result.phases.map((phase) => phase.ops), [100, 100, 100]);
+    assert.equal(result.settings.coordinator, 'etcd');
+    assert.ok(lines.some((line) => line.startsWith('Target: Warehouse 13, local cluster of 3 nodes (consistent mode)')), lines.join('\n'));
+    for (const pid of result.targets.flatMap((target) => target.pids)) assert.equal(isAlive(pid), false, `node process ${pid} still runs`);
+    assert.deepEqual(readdirSync(workDir), []);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
