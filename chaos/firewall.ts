@@ -10,6 +10,7 @@
 // start of the next one.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { processAlive } from '../src/local-cluster/processes.js';
 
 const run = promisify(execFile);
 export const RULE_PREFIX = 'warehouse-chaos-';
@@ -21,15 +22,6 @@ interface Rule {
 
 function ruleArgs(action: '-I' | '-D', rule: Rule, tag: string): string[] {
   return ['-w', action, 'OUTPUT', '-s', rule.from, '-d', rule.to, '-m', 'comment', '--comment', tag, '-j', 'DROP'];
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class Firewall {

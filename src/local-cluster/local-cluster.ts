@@ -41,6 +41,11 @@ export interface NodeSpec {
   /** Node to join; defaults to the first running node, none for the first one. */
   join?: string | null;
   extraArgs?: string[];
+  /**
+   * A command the node is started through, e.g. `['ip', 'netns', 'exec', NAME]`. It must exec the
+   * node rather than fork it, so that the child's pid is the node's and signals reach the node itself.
+   */
+  wrapper?: string[];
 }
 
 export class LocalNode {
@@ -72,7 +77,8 @@ export class LocalNode {
   spawn(): void {
     this.stderr = '';
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [NODE_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, ...args] = [...(this.spec.wrapper ?? []), process.execPath, NODE_BIN, ...this.args];
+    const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
       this.log?.write(chunk);
