@@ -16,10 +16,12 @@ import type { LeaderStatus, MembershipSource } from '../membership/source.js';
 import { readView, type EtcdView } from './etcd-view.js';
 import { leaseSafeUntil, leaseTtlSeconds } from './leader-lease.js';
 import { endpointHealthy } from './endpoint-health.js';
+import type { PlacementStore } from './placement-log.js';
 
 const KEY_ROOT = 'warehouse13/clusters/';
 const MEMBERS_PREFIX = 'members/';
 const REPLICATION_FACTOR_KEY = 'replication-factor';
+const PLACEMENT_KEY = 'placement';
 const CONNECT_ATTEMPTS = 10;
 const CONNECT_RETRY_MS = 500;
 
@@ -42,7 +44,7 @@ function emptyView(): EtcdView {
   return { nodes: [], leader: null, term: 0, repairs: new Map(), revisions: new Map() };
 }
 
-export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource {
+export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource, PlacementStore {
   readonly mode = 'etcd' as const;
   private readonly namespace: Namespace;
   private readonly memberKey: string;
@@ -199,6 +201,23 @@ export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rej
       endpoints: this.options.endpoints.map((url) => ({ url, healthy: this.health.get(url) ?? false })),
       connected: performance.now() < this.leaseValidUntil,
     };
+  }
+
+  async readPlacement(): Promise<{ value: string | null; revision: number }> {
+    const answer = await this.namespace.get(PLACEMENT_KEY).exec();
+    const kv = answer.kvs[0];
+    return { value: kv ? kv.value.toString() : null, revision: kv ? Number(kv.mod_revision) : 0 };
+  }
+
+  /** Only while our own member key stands: a node whose lease ended may not rewrite what its successors rely on. */
+  async writePlacement(value: string, revision: number): Promise<number | null> {
+    if (this.ownRevision === null) return null;
+    const answer = await this.namespace
+      .if(PLACEMENT_KEY, 'Mod', '==', revision)
+      .and(this.memberKey, 'Create', '==', this.ownRevision)
+      .then(this.namespace.put(PLACEMENT_KEY).value(value))
+      .commit();
+    return answer.succeeded ? Number(answer.header.revision) : null;
   }
 
   private tick(): void {

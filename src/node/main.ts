@@ -10,6 +10,7 @@ import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/ide
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { Fence } from '../coordination/fence.js';
+import { PlacementLog } from '../coordination/placement-log.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
@@ -115,11 +116,24 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     repairStatus: () => repair.status(),
   };
   let membership: MembershipSource;
+  let placement: PlacementLog | null = null;
   try {
-    // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
-    membership = config.coordinator
-      ? await (await import('../coordination/etcd-membership.js')).EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName })
-      : await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
+    if (config.coordinator) {
+      // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
+      const { EtcdMembership } = await import('../coordination/etcd-membership.js');
+      const etcd = await EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName });
+      membership = etcd;
+      placement = new PlacementLog(etcd, {
+        replicationFactor: config.replicationFactor,
+        requestTimeoutMs: config.requestTimeoutMs,
+        logger,
+        isLeader: () => etcd.status().isLeader,
+        aliveIds: () => etcd.aliveIds(),
+        repairs: (): ReadonlyMap<string, RepairStatus | undefined> => new Map([...etcd.peerRepairs(), [self.id, repair.status()]]),
+      });
+    } else {
+      membership = await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
+    }
   } catch (error) {
     await peers.close();
     await store.close();
@@ -130,8 +144,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 
   const aliveIds = () => membership.aliveIds();
   const fence = new Fence(store);
-  const repair = new RepairService(
-    { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger },
+  const repair: RepairService = new RepairService(
+    { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger, keepHandedOffCopies: placement ? () => placement.unsettled() : undefined },
     {
       intervalMs: config.antiEntropyIntervalMs,
       hintIntervalMs: config.heartbeatIntervalMs,
@@ -153,7 +167,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     store,
     new ReplicaBatcher(peers),
     logger,
-    config.coordinator ? { fence } : null,
+    placement ? { fence, placement } : null,
   );
 
   const heartbeat = (): Heartbeat => {
@@ -251,6 +265,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     throw new StartupError(`cannot register in the cluster (${(error as Error).message})`);
   }
   repair.start();
+  placement?.start(config.heartbeatIntervalMs);
   traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
@@ -266,6 +281,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     async stop() {
       clearInterval(aliveTimer);
       traffic.stop();
+      placement?.stop();
       await membership.stop();
       await repair.stop();
       await server.close();

@@ -53,6 +53,8 @@ export const RepairStatus = Type.Object({
    * left to do; when it equals the current alive set, this node is in sync.
    */
   syncedFor: Type.Array(NodeId, { maxItems: MAX_MEMBERS }),
+  /** Repair passes that finished with nothing left to do since this node started. */
+  cleanPasses: Type.Integer({ minimum: 0, maximum: MAX_COUNTER }),
 });
 export type RepairStatus = Static<typeof RepairStatus>;
 
@@ -105,6 +107,14 @@ export const EtcdMemberRecord = Type.Object({
   repair: Type.Optional(RepairStatus),
 });
 export type EtcdMemberRecord = Static<typeof EtcdMemberRecord>;
+
+export const PLACEMENT_MAX_VIEWS = 32;
+
+/** The consistent mode's placement history in etcd (src/coordination/placement-history.ts): the settled view first. */
+export const PlacementRecord = Type.Object({
+  views: Type.Array(Type.Array(NodeId, { maxItems: MAX_MEMBERS }), { minItems: 1, maxItems: PLACEMENT_MAX_VIEWS }),
+});
+export type PlacementRecord = Static<typeof PlacementRecord>;
 
 /** The public heartbeat, answered by every node to clients. */
 export const Heartbeat = Type.Object({

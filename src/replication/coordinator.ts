@@ -13,6 +13,8 @@ import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeF
 import { HybridClock, compareVersions } from './version.js';
 import { strictFanoutProblem, strictSurveyProblem } from './strict.js';
 import type { Fence } from '../coordination/fence.js';
+import type { PlacementHistory } from '../coordination/placement-history.js';
+import { PlacementUnavailableError, type PlacementTicket } from '../coordination/placement-log.js';
 
 export class UnavailableError extends Error {}
 
@@ -49,6 +51,15 @@ export type ReadOutcome = { found: true; value: string; version: Version } | { f
 export interface StrictMode {
   /** This node's own replica fence: its local writes are checked like remote ones. */
   fence: Fence;
+  /** Records each view in etcd's placement history before a request is served in it. */
+  placement: { enter(view: readonly NodeId[]): Promise<PlacementTicket> };
+}
+
+/** The alive nodes one attempt is placed on, and in the consistent mode the placement history it is checked against. */
+interface View {
+  nodes: readonly NodeId[];
+  history: PlacementHistory;
+  release(): void;
 }
 
 /** A write refused by a replica holding a newer version is re-versioned above it this many times, then 503. */
@@ -87,14 +98,23 @@ export class Coordinator {
   }
 
   async read(key: string): Promise<ReadOutcome> {
-    const placement = this.place(key);
+    const view = await this.view();
+    try {
+      return await this.readIn(view, key);
+    } finally {
+      view.release();
+    }
+  }
+
+  private async readIn(view: View, key: string): Promise<ReadOutcome> {
+    const placement = this.place(key, view.nodes);
     // The consistent mode asks every node at once: after two membership changes
     // in a row the newest copy may sit only on former owners, while a returning
     // owner still holds an older one that would settle the read by itself.
     const survey = await this.survey(key, placement, null, this.strict !== null);
     const decision = decideRead(survey);
     if (decision.kind === 'unavailable') throw new UnavailableError(decision.reason);
-    const missing = this.strict ? strictSurveyProblem(survey.owners) : null;
+    const missing = this.strictProblem(key, view, placement, survey);
     if (missing) throw new UnavailableError(missing);
     const found = decision.kind === 'found' ? decision.record : decision.newest;
     if (found) {
@@ -108,47 +128,58 @@ export class Coordinator {
     return { found: true, value: decision.record.value, version: decision.record.version };
   }
 
-  private async writeNow(key: string, { value, requestId, condition }: WriteRequest): Promise<WriteOutcome> {
+  private async writeNow(key: string, request: WriteRequest): Promise<WriteOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const placement = this.place(key);
-      const survey = await this.survey(key, placement, requestId ?? null, true);
-      const decision = decideWrite(survey, key, value, condition);
-      const missing = this.strict && decision.kind !== 'unavailable' ? strictSurveyProblem(survey.owners) : null;
-      if (missing) throw new UnavailableError(missing);
-      switch (decision.kind) {
-        case 'unavailable':
-          throw new UnavailableError(decision.reason);
-        case 'not-found':
-        case 'version-mismatch':
-        case 'exists':
-          return decision;
-        case 'replay':
-          return this.replay(placement, survey, decision.result, decision.version);
+      const view = await this.view();
+      try {
+        const outcome = await this.writeIn(view, key, request, attempt);
+        if (outcome) return outcome;
+      } finally {
+        view.release();
       }
-      if (decision.above && decision.above[0] > survey.term) {
-        // Only a second leader (a partition) or a term not yet caught up writes above our term.
-        throw new UnavailableError(`A newer term (${decision.above[0]}) holds this key; the cluster is electing`);
-      }
-      if (decision.above) this.clock.observe(decision.above[1]);
-      const record: ReplicaRecord = {
-        key,
-        version: [survey.term, this.clock.next(), this.cluster.self],
-        value,
-        ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
-      };
-      this.remember(key, record.version);
-      const fanout = await this.fanOut(record, placement, survey.term);
-      if (fanout.beatenBy) {
-        this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
-        this.clock.observe(fanout.beatenBy[1]);
-        if (attempt < MAX_WRITE_ATTEMPTS) continue;
-        throw new UnavailableError('Failed to write an entry: replicas kept holding newer versions');
-      }
-      if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
-      const short = this.strict ? strictFanoutProblem(fanout, placement.owners.length) : null;
-      if (short) throw new UnavailableError(short);
-      return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
     }
+  }
+
+  /** One attempt; null when a replica held a newer version and the write is to be re-versioned above it. */
+  private async writeIn(view: View, key: string, { value, requestId, condition }: WriteRequest, attempt: number): Promise<WriteOutcome | null> {
+    const placement = this.place(key, view.nodes);
+    const survey = await this.survey(key, placement, requestId ?? null, true);
+    const decision = decideWrite(survey, key, value, condition);
+    const missing = decision.kind !== 'unavailable' ? this.strictProblem(key, view, placement, survey) : null;
+    if (missing) throw new UnavailableError(missing);
+    switch (decision.kind) {
+      case 'unavailable':
+        throw new UnavailableError(decision.reason);
+      case 'not-found':
+      case 'version-mismatch':
+      case 'exists':
+        return decision;
+      case 'replay':
+        return this.replay(placement, survey, decision.result, decision.version);
+    }
+    if (decision.above && decision.above[0] > survey.term) {
+      // Only a second leader (a partition) or a term not yet caught up writes above our term.
+      throw new UnavailableError(`A newer term (${decision.above[0]}) holds this key; the cluster is electing`);
+    }
+    if (decision.above) this.clock.observe(decision.above[1]);
+    const record: ReplicaRecord = {
+      key,
+      version: [survey.term, this.clock.next(), this.cluster.self],
+      value,
+      ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
+    };
+    this.remember(key, record.version);
+    const fanout = await this.fanOut(record, placement, survey.term);
+    if (fanout.beatenBy) {
+      this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
+      this.clock.observe(fanout.beatenBy[1]);
+      if (attempt < MAX_WRITE_ATTEMPTS) return null;
+      throw new UnavailableError('Failed to write an entry: replicas kept holding newer versions');
+    }
+    if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
+    const short = this.strict ? strictFanoutProblem(fanout, placement.owners.length) : null;
+    if (short) throw new UnavailableError(short);
+    return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
   }
 
   /**
@@ -220,8 +251,23 @@ export class Coordinator {
     };
   }
 
-  private place(key: string): Placement {
-    const ranked = preferenceList(key, this.cluster.aliveNodes());
+  private async view(): Promise<View> {
+    const nodes = this.cluster.aliveNodes();
+    if (!this.strict) return { nodes, history: [], release: () => {} };
+    try {
+      return { nodes, ...(await this.strict.placement.enter(nodes)) };
+    } catch (error) {
+      if (error instanceof PlacementUnavailableError) throw new UnavailableError(error.message);
+      throw error;
+    }
+  }
+
+  private strictProblem(key: string, view: View, placement: Placement, survey: Survey): string | null {
+    return this.strict ? strictSurveyProblem(key, survey, placement, view.history, this.cluster.replicationFactor) : null;
+  }
+
+  private place(key: string, nodes: readonly NodeId[]): Placement {
+    const ranked = preferenceList(key, nodes);
     return { owners: ranked.slice(0, this.cluster.replicationFactor), rest: ranked.slice(this.cluster.replicationFactor) };
   }
 

@@ -58,6 +58,12 @@ export interface RepairContext {
   peers: PeerClient;
   logger: Logger;
   now?: () => number;
+  /**
+   * True while copies this node no longer owns must stay after they are handed
+   * over: the consistent mode's placement is unsettled, and the leader may
+   * still count this node as an owner of an earlier view.
+   */
+  keepHandedOffCopies?: () => boolean;
 }
 
 /** Does the key belong on both nodes under this membership? */
@@ -93,6 +99,7 @@ export class RepairService {
 
   private readonly index: DigestIndex;
   private passes = 0;
+  private cleanPasses = 0;
 
   constructor(
     private readonly context: RepairContext,
@@ -161,6 +168,7 @@ export class RepairService {
       hintsPending: this.context.store.hintCount(),
       // Only a node with no pass running or due can claim to be in sync.
       syncedFor: this.running || this.retry ? [] : this.syncedFor,
+      cleanPasses: this.cleanPasses,
     };
   }
 
@@ -221,6 +229,7 @@ export class RepairService {
       clean = (await this.syncWith(peer, members)) && clean;
     }
     this.syncedFor = clean ? members : [];
+    if (clean) this.cleanPasses++;
     this.totals.rounds++;
     if (clean) this.retryDelay = 0;
     // A pass that could not finish (a peer was slow, starting or gone) is
@@ -272,9 +281,11 @@ export class RepairService {
     const done = entries.filter(
       ({ key }) => confirmations.get(key) === owners(key, members, this.context.replicationFactor).length,
     );
-    await this.context.store.removeIfUnchanged(done);
+    if (!this.context.keepHandedOffCopies?.()) {
+      await this.context.store.removeIfUnchanged(done);
+      this.totals.handedOffKeys += done.length;
+    }
     this.underReplicated -= done.length;
-    this.totals.handedOffKeys += done.length;
     return done.length === entries.length;
   }
 

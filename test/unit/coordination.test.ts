@@ -8,6 +8,9 @@ import { readView } from '../../src/coordination/etcd-view.js';
 import { CLOCK_RATE_MARGIN, leaseSafeUntil, leaseTtlSeconds } from '../../src/coordination/leader-lease.js';
 import { Fence, StaleTermError, staleTermMessage } from '../../src/coordination/fence.js';
 import { OWNERS_UNREACHABLE, strictFanoutProblem, strictSurveyProblem } from '../../src/replication/strict.js';
+import { historyProblem, settleProblem, withView } from '../../src/coordination/placement-history.js';
+import { owners } from '../../src/placement/rendezvous.js';
+import { makeKeys } from '../helpers/integration.js';
 
 const member = (id: string, joined: number, createRevision: number) => ({ value: JSON.stringify({ node: { id, joined } }), createRevision });
 
@@ -104,13 +107,60 @@ describe('strict (consistent mode) decisions', () => {
   const record = { key: 'k', version: [3, 1, 'a:1'] as [number, number, string], value: '{}' };
 
   it('acts only when every owner answered', () => {
-    assert.equal(strictSurveyProblem([record, null]), null);
-    assert.equal(strictSurveyProblem([record, undefined]), OWNERS_UNREACHABLE);
+    const placement = { owners: ['a:1', 'b:1'], rest: ['c:1'] };
+    const history = [['a:1', 'b:1', 'c:1']];
+    assert.equal(strictSurveyProblem('k', { owners: [record, null], others: [undefined] }, placement, history, 2), null);
+    assert.equal(strictSurveyProblem('k', { owners: [record, undefined], others: [null] }, placement, history, 2), OWNERS_UNREACHABLE);
+  });
+
+  it('acts only when an owner of every view since the settled one answered, stand-ins included', () => {
+    const nodes = ['a:1', 'b:1', 'c:1'];
+    // A key the settled view placed on b and c, asked while only a is in the view.
+    const key = makeKeys(77, 500).find((candidate) => !owners(candidate, nodes, 2).includes('a:1'))!;
+    const history = [nodes, ['a:1']];
+    const alone = { owners: ['a:1'], rest: [] };
+    assert.match(strictSurveyProblem(key, { owners: [null], others: [] }, alone, history, 2)!, /may sit only on nodes that are gone or silent/);
+    // Back in the view but not among the current owners, b still counts for the settled view.
+    const back = { owners: ['a:1', 'c:1'], rest: ['b:1'] };
+    assert.equal(strictSurveyProblem(key, { owners: [null, null], others: [record] }, back, [nodes, ['a:1'], ['a:1', 'b:1', 'c:1']], 2), null);
   });
 
   it('acknowledges only when every owner holds the write', () => {
     assert.equal(strictFanoutProblem({ ownersHolding: 2, standInsHolding: 0, beatenBy: null }, 2), null);
     assert.match(strictFanoutProblem({ ownersHolding: 1, standInsHolding: 1, beatenBy: null }, 2)!, /1 of 2 owners do not hold it/);
     assert.notEqual(strictFanoutProblem({ ownersHolding: 2, standInsHolding: 0, beatenBy: [9, 9, 'b:1'] }, 2), null);
+  });
+});
+
+describe('placement history (consistent mode)', () => {
+  const nodes = ['a:1', 'b:1', 'c:1'];
+  const keys = makeKeys(78, 300);
+
+  it('records a view once, sorted, and keeps the settled one first', () => {
+    const settled = [nodes];
+    assert.equal(withView(settled, ['c:1', 'a:1', 'b:1']), settled);
+    assert.deepEqual(withView(settled, ['c:1', 'a:1']), [nodes, ['a:1', 'c:1']]);
+  });
+
+  it('asks for an owner of every view: two nodes gone in a row leave no answer to trust', () => {
+    // The key lived on b and c; both leases lapsed, a alone is the view.
+    const history = [nodes, ['a:1']];
+    for (const key of keys) {
+      const settledOwners = owners(key, nodes, 2);
+      const onlyA = historyProblem(key, history, (node) => node === 'a:1', 2);
+      assert.equal(onlyA === null, settledOwners.includes('a:1'), key);
+      assert.equal(historyProblem(key, history, () => true, 2), null);
+    }
+  });
+
+  it('settles a view only when every earlier view keeps a copy of every key inside it', () => {
+    assert.equal(settleProblem([nodes], ['a:1', 'b:1'], 2), null, 'one node gone at RF 2: the other copy is inside');
+    assert.match(settleProblem([nodes], ['a:1'], 2)!, /b:1, c:1 left at once/);
+    assert.equal(settleProblem([nodes, ['a:1', 'b:1']], ['a:1', 'b:1'], 2), null);
+    // Gone one at a time across views, the first view still has only one node outside.
+    assert.equal(settleProblem([nodes, ['a:1', 'c:1']], ['a:1', 'c:1'], 2), null);
+    assert.equal(settleProblem([['a:1', 'b:1', 'c:1', 'd:1'], ['a:1', 'b:1']], ['a:1', 'b:1'], 3), null, 'two of four gone at RF 3');
+    assert.match(settleProblem([['a:1', 'b:1', 'c:1', 'd:1'], ['a:1', 'b:1']], ['a:1'], 3)!, /left at once/);
+    assert.match(settleProblem([['a:1']], ['b:1'], 2)!, /a:1 left at once/);
   });
 });

@@ -38,7 +38,7 @@ function setup() {
     tickMs: 10_000,
     logger: createLogger('test', 'silent'),
     persistedTerm: 3,
-    repairStatus: () => ({ underReplicated: 0, transfersInProgress: 0, hintsPending: 0, syncedFor: [] }),
+    repairStatus: () => ({ underReplicated: 0, transfersInProgress: 0, hintsPending: 0, syncedFor: [], cleanPasses: 0 }),
     persist: ({ term }: PersistedMembership) =>
       new Promise<void>((resolve) => {
         log.push(`persist term ${term} started`);
