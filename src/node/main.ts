@@ -10,7 +10,8 @@ import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/ide
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
 import { Fence } from '../coordination/fence.js';
-import { PlacementLog } from '../coordination/placement-log.js';
+import { PlacementLog, type PlacementStore } from '../coordination/placement-log.js';
+import { Reachability } from '../coordination/reachability.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
@@ -116,21 +117,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     repairStatus: () => repair.status(),
   };
   let membership: MembershipSource;
-  let placement: PlacementLog | null = null;
+  let placementStore: PlacementStore | null = null;
   try {
     if (config.coordinator) {
       // etcd's client (gRPC, protobufs) is loaded only by nodes that use it: it adds a third to a node's start-up CPU.
       const { EtcdMembership } = await import('../coordination/etcd-membership.js');
       const etcd = await EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName });
-      membership = etcd;
-      placement = new PlacementLog(etcd, {
-        replicationFactor: config.replicationFactor,
-        requestTimeoutMs: config.requestTimeoutMs,
-        logger,
-        isLeader: () => etcd.status().isLeader,
-        aliveIds: () => etcd.aliveIds(),
-        repairs: (): ReadonlyMap<string, RepairStatus | undefined> => new Map([...etcd.peerRepairs(), [self.id, repair.status()]]),
-      });
+      membership = placementStore = etcd;
     } else {
       membership = await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
     }
@@ -143,6 +136,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   if (stamp) await store.putMeta(CLUSTER_KEY, stamp);
 
   const aliveIds = () => membership.aliveIds();
+  const isLeader = () => membership.status().isLeader;
+  const reachability = placementStore
+    ? new Reachability(peers, { self: self.id, failureTimeoutMs: config.failureTimeoutMs, probeIntervalMs: config.heartbeatIntervalMs, aliveIds, isLeader })
+    : null;
+  const placement =
+    placementStore && reachability
+      ? new PlacementLog(placementStore, {
+          replicationFactor: config.replicationFactor,
+          requestTimeoutMs: config.requestTimeoutMs,
+          logger,
+          isLeader,
+          aliveIds: () => reachability.reachable(),
+          repairs: () => new Map([...membership.peerRepairs(), [self.id, repair.status()]]),
+        })
+      : null;
   const fence = new Fence(store);
   const repair: RepairService = new RepairService(
     { self: self.id, replicationFactor: config.replicationFactor, aliveNodes: aliveIds, store, peers, logger, keepHandedOffCopies: placement ? () => placement.unsettled() : undefined },
@@ -167,7 +175,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     store,
     new ReplicaBatcher(peers),
     logger,
-    placement ? { fence, placement } : null,
+    placement && reachability ? { fence, placement, placed: () => reachability.reachable() } : null,
   );
 
   const heartbeat = (): Heartbeat => {
@@ -266,6 +274,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
   repair.start();
   placement?.start(config.heartbeatIntervalMs);
+  reachability?.start();
   traffic.start();
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
@@ -282,6 +291,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       clearInterval(aliveTimer);
       traffic.stop();
       placement?.stop();
+      reachability?.stop();
       await membership.stop();
       await repair.stop();
       await server.close();

@@ -18,7 +18,7 @@ export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
 const MAX_BATCH = MAX_RECORDS_PER_REQUEST;
 
 const isWriteResponse = checker(ReplicaWriteResponse);
-const isReadResponse = checker(ReplicaReadResponse);
+export const isReadResponse = checker(ReplicaReadResponse);
 
 interface Pending<I, O> {
   item: I;

@@ -53,6 +53,8 @@ export interface StrictMode {
   fence: Fence;
   /** Records each view in etcd's placement history before a request is served in it. */
   placement: { enter(view: readonly NodeId[]): Promise<PlacementTicket> };
+  /** The alive nodes keys are placed on: those the leader has not reached for the failure timeout are left out. */
+  placed(): readonly NodeId[];
 }
 
 /** The alive nodes one attempt is placed on, and in the consistent mode the placement history it is checked against. */
@@ -252,8 +254,8 @@ export class Coordinator {
   }
 
   private async view(): Promise<View> {
-    const nodes = this.cluster.aliveNodes();
-    if (!this.strict) return { nodes, history: [], release: () => {} };
+    if (!this.strict) return { nodes: this.cluster.aliveNodes(), history: [], release: () => {} };
+    const nodes = this.strict.placed();
     try {
       return { nodes, ...(await this.strict.placement.enter(nodes)) };
     } catch (error) {

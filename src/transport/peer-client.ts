@@ -50,6 +50,8 @@ export class PeerClient {
    * them would wait several timeouts in a row.
    */
   private readonly silentUntil = new Map<NodeId, number>();
+  /** When each peer that has not answered since first failed to (monotonic ms). */
+  private readonly failingSince = new Map<NodeId, number>();
 
   constructor(private readonly options: PeerClientOptions) {}
 
@@ -93,6 +95,7 @@ export class PeerClient {
       answerText = await response.body.text();
     } catch (error) {
       this.silentUntil.set(peer, performance.now() + this.options.timeoutMs);
+      if (!this.failingSince.has(peer)) this.failingSince.set(peer, performance.now());
       // The requests queued behind this one would each wait out their own timeout: fail them now.
       if (this.pools.get(peer) === pool) {
         this.pools.delete(peer);
@@ -100,7 +103,7 @@ export class PeerClient {
       }
       throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
     }
-    this.silentUntil.delete(peer);
+    this.answered(peer);
     if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {
       throw new UnauthenticatedAnswer(`${peer}${path}: HTTP ${status} not signed with this cluster's secret`, null);
     }
@@ -120,14 +123,25 @@ export class PeerClient {
 
   /** A peer that just reached us answers again: no need to wait for our next request to learn it. */
   heard(peer: NodeId): void {
+    this.answered(peer);
+  }
+
+  private answered(peer: NodeId): void {
     this.silentUntil.delete(peer);
+    this.failingSince.delete(peer);
+  }
+
+  /** How long every request to `peer` has failed (ms); 0 when its last one was answered. */
+  silentFor(peer: NodeId): number {
+    const since = this.failingSince.get(peer);
+    return since === undefined ? 0 : performance.now() - since;
   }
 
   /** Drops the pool of a peer that left, so its sockets do not linger. */
   forget(peer: NodeId): void {
     const pool = this.pools.get(peer);
     this.pools.delete(peer);
-    this.silentUntil.delete(peer);
+    this.answered(peer);
     void pool?.destroy().catch(() => {});
   }
 

@@ -7,12 +7,14 @@
 // deposed leader is fenced by its term, and a key whose owner does not
 // answer gets a 503, never a guess.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
 import { CliDriver } from '../helpers/cli.js';
 import { fastCluster, http, internalPost, json, makeKeys, withLogs } from '../helpers/integration.js';
 import { owners } from '../../src/placement/rendezvous.js';
+import { Firewall } from '../../chaos/firewall.js';
 
 /** etcd grants leases in whole seconds, at least 2. */
 const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 3000, requestTimeoutMs: 1000 };
@@ -216,6 +218,35 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
       { timeoutMs: 20_000, message: 'the key to be served again once its holders are back' },
     );
     assert.deepEqual(served, { kept: true });
+  });
+
+  it('places keys without a node alive in etcd that does not answer the leader, and takes it back once it answers', { skip: Firewall.unavailableReason() ?? false }, async () => {
+    const leader = await cluster.waitForLeader();
+    const alive = (await cluster.heartbeat(leader))!.nodes.map((node) => node.id);
+    const follower = alive.find((id) => id !== leader)!;
+    const key = makeKeys(17, 200).find((candidate) => owners(candidate, alive, 2).includes(follower) && owners(candidate, alive, 2).includes(leader))!;
+    await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"n": 1}')).status === 201, { message: 'the key to be written' });
+    // Nothing reaches the follower's port; its own etcd client goes on renewing its lease.
+    const rule = ['OUTPUT', '-p', 'tcp', '-d', '127.0.0.1', '--dport', follower.split(':')[1]!, '-j', 'DROP'];
+    execFileSync('iptables', ['-w', '-A', ...rule]);
+    try {
+      await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"n": 2}')).status === 200, {
+        timeoutMs: TIMING.failureTimeoutMs + 10_000,
+        message: 'the leader to place the key without the node it cannot reach',
+      });
+      assert.ok((await cluster.heartbeat(leader))!.nodes.some((node) => node.id === follower), 'the unreachable node is still alive in etcd');
+      assert.deepEqual(json(await http('GET', `http://${leader}/v1/documents/${key}`)), { n: 2 });
+    } finally {
+      execFileSync('iptables', ['-w', '-D', ...rule]);
+    }
+    // Back in the view once it answers the leader's probe, the follower is repaired to the newest copy.
+    await cluster.waitFor(
+      async () => {
+        const answer = await internalPost(follower, '/internal/v1/replicas/read', JSON.stringify({ keys: [key] }));
+        return (json(answer) as { records: ({ value: string | null } | null)[] }).records[0]?.value === '{"n": 2}';
+      },
+      { timeoutMs: 20_000, message: 'the follower to hold the newest copy again' },
+    );
   });
 
   it('a leader cut off from etcd\'s quorum stops serving writes within the failure timeout, and serves again after', async () => {
