@@ -15,13 +15,12 @@ import { processAlive } from '../src/local-cluster/processes.js';
 const run = promisify(execFile);
 export const RULE_PREFIX = 'warehouse-chaos-';
 
-interface Rule {
-  from: string;
-  to: string;
-}
+/** Packets to `to` from the address `from`, or from the processes of the cgroup `cgroup` (chaos/cgroups.ts). */
+type Rule = { from: string; to: string } | { cgroup: string; to: string };
 
 function ruleArgs(action: '-I' | '-D', rule: Rule, tag: string): string[] {
-  return ['-w', action, 'OUTPUT', '-s', rule.from, '-d', rule.to, '-m', 'comment', '--comment', tag, '-j', 'DROP'];
+  const source = 'cgroup' in rule ? ['-m', 'cgroup', '--path', rule.cgroup] : ['-s', rule.from];
+  return ['-w', action, 'OUTPUT', ...source, '-d', rule.to, '-m', 'comment', '--comment', tag, '-j', 'DROP'];
 }
 
 export class Firewall {
@@ -75,15 +74,23 @@ export class Firewall {
   async partition(left: readonly string[], right: readonly string[]): Promise<void> {
     for (const a of left) {
       for (const b of right) {
-        for (const rule of [{ from: a, to: b }, { from: b, to: a }]) {
-          const id = `${rule.from}>${rule.to}`;
-          if (this.installed.has(id)) continue;
-          // Recorded first: if the command dies half-way, the cleanup still tries to remove it.
-          this.installed.set(id, rule);
-          await run('iptables', ruleArgs('-I', rule, this.tag));
-        }
+        for (const rule of [{ from: a, to: b }, { from: b, to: a }]) await this.install(`${rule.from}>${rule.to}`, rule);
       }
     }
+  }
+
+  /** Cuts the processes of these cgroups from the hosts: their packets out are enough to break every TCP connection. */
+  async cutGroups(cgroups: readonly string[], hosts: readonly string[]): Promise<void> {
+    for (const cgroup of cgroups) {
+      for (const to of hosts) await this.install(`${cgroup}>${to}`, { cgroup, to });
+    }
+  }
+
+  private async install(id: string, rule: Rule): Promise<void> {
+    if (this.installed.has(id)) return;
+    // Recorded first: if the command dies half-way, the cleanup still tries to remove it.
+    this.installed.set(id, rule);
+    await run('iptables', ruleArgs('-I', rule, this.tag));
   }
 
   /** Removes every rule of this run. */

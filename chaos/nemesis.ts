@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
 import type { EtcdCluster } from '../src/local-cluster/etcd-cluster.js';
 import type { Firewall } from './firewall.js';
+import type { NodeGroups } from './cgroups.js';
 import type { FaultKind, History } from './history.js';
 import { type Rng, pick, shuffled, substream, uniform } from '../src/common/random.js';
 
@@ -97,6 +98,8 @@ export class Nemesis {
     private readonly cluster: LocalCluster,
     private readonly firewall: Firewall | null,
     private readonly etcd: EtcdCluster | null,
+    /** The nodes' cgroups, which let a partition cut them from etcd; null where that cannot be done. */
+    private readonly groups: NodeGroups | null,
     private readonly history: History,
     private readonly options: NemesisOptions,
   ) {
@@ -242,14 +245,20 @@ export class Nemesis {
         const size = 1 + Math.floor(planned.draws[3]! * Math.floor(ids.length / 2));
         const minority = this.targets(ids, leader, size, planned.draws);
         const majority = ids.filter((id) => !minority.includes(id));
+        // In the consistent mode a cut also reaches etcd: from the other nodes, from etcd, or from both.
+        const cut = this.etcd && this.groups ? (['nodes', 'etcd', 'both'] as const)[Math.floor(planned.draws[1]! * 3)]! : 'nodes';
+        const fromNodes = cut !== 'etcd';
+        const fromEtcd = cut !== 'nodes';
         record.nodes = minority;
-        record.groups = [minority, majority];
+        record.groups = [minority, [...(fromNodes ? majority : []), ...(fromEtcd ? ['etcd'] : [])]];
         const host = (id: string) => id.slice(0, id.lastIndexOf(':'));
-        const detail = `cut {${minority.join(', ')}} from {${majority.join(', ')}}; leader ${leader ?? 'unknown'} on the ${minority.includes(leader ?? '') ? 'minority' : 'majority'} side, for ${(durationMs / 1000).toFixed(1)} s`;
+        const others = [...(fromNodes ? [`{${majority.join(', ')}}`] : []), ...(fromEtcd ? ['etcd'] : [])].join(' and from ');
+        const detail = `cut {${minority.join(', ')}} from ${others}; leader ${leader ?? 'unknown'} on the ${minority.includes(leader ?? '') ? 'minority' : 'majority'} side, for ${(durationMs / 1000).toFixed(1)} s`;
         record.start = log('start', detail).time;
         this.done.push(record);
         const droppedBefore = await this.firewall.droppedPackets();
-        await this.firewall.partition(minority.map(host), majority.map(host));
+        if (fromNodes) await this.firewall.partition(minority.map(host), majority.map(host));
+        if (fromEtcd) await this.firewall.cutGroups(minority.map((id) => this.groups!.path(id)), this.etcd!.members.map((member) => member.host));
         await this.pause(durationMs);
         const dropped = (await this.firewall.droppedPackets()) - droppedBefore;
         await this.firewall.healAll();

@@ -13,6 +13,7 @@ import { WarehouseClient } from '../src/client/index.js';
 import { type Verdict, type FinalRead, checkLinearizability, checkLostWrites, checkReadAfterWrite, partitionWindows } from './checker.js';
 import { type ReplicaSnapshot, snapshotReplicas } from './convergence.js';
 import { Firewall } from './firewall.js';
+import { NodeGroups } from './cgroups.js';
 import { FINAL_PROCESS, History, type HistoryEvent, type Op, pairOps, readHistory } from './history.js';
 import { Nemesis, type FaultRecord, type FaultSchedule, type PlannedFault } from './nemesis.js';
 import { renderReport } from './report.js';
@@ -176,6 +177,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     for (const line of Firewall.removeStaleRules()) log(`removed a rule left by an earlier run: ${line}`);
     firewall = new Firewall(options.seed);
   }
+  let groups: NodeGroups | null = null;
+  if (firewall && options.coordinator === 'etcd') {
+    for (const name of NodeGroups.removeStale()) log(`removed a cgroup left by an earlier run: ${name}`);
+    const opened = NodeGroups.open(options.seed);
+    if (typeof opened === 'string') log(`partitions will not cut nodes from etcd: ${opened}`);
+    else groups = opened;
+  }
 
   const prefix = options.hostPrefix ?? `127.${100 + (process.pid % 100)}.${(options.seed >>> 0) % 250 + 1}`;
   const hosts = Array.from({ length: options.nodes }, (_, i) => `${prefix}.${i + 2}`);
@@ -208,6 +216,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       }
     }
     etcd?.members.forEach((_, i) => etcd!.kill(i));
+    groups?.removeAll();
   };
   const onSignal = (signal: NodeJS.Signals) => {
     cleanupSync();
@@ -224,7 +233,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const finals: FinalRead[] = [];
   try {
     log(`starting ${options.nodes} nodes on ${prefix}.{2..${options.nodes + 1}}:${port} (RF ${options.replicationFactor}), logs in ${join(outDir, 'cluster')}`);
-    for (const host of hosts) await cluster.startNode({ host, port });
+    for (const host of hosts) await cluster.startNode({ host, port, ...(groups ? { wrapper: groups.wrapper(`${host}:${port}`) } : {}) });
     await cluster.waitForLeader(undefined, 30_000);
     const ids = [...cluster.nodes.keys()];
 
@@ -245,7 +254,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       history,
     );
     await workload.connect();
-    nemesis = new Nemesis(cluster, firewall, etcd, history, {
+    nemesis = new Nemesis(cluster, firewall, etcd, groups, history, {
       faults: options.faults,
       startMs: history.now() + options.warmupMs,
       endMs: history.now() + options.durationMs - options.cooldownMs,
@@ -316,6 +325,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     await firewall?.healAll().catch(() => undefined);
     cleanupSync();
     await cluster.stop().catch(() => undefined);
+    groups?.removeAll();
     await etcd?.stop().catch(() => undefined);
     if (!options.keepData) removeDataDirs(join(outDir, 'cluster'));
     process.off('SIGINT', onSignal);
