@@ -4,11 +4,11 @@
 // read from the nodes' own heartbeats rather than on sleeps.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { Heartbeat, checker } from '../protocol/schemas.js';
 import { killAtExit } from './processes.js';
 
@@ -33,6 +33,10 @@ export interface LocalClusterOptions {
   keepData?: boolean;
   /** The secret the nodes share; a random one when absent. */
   clusterSecret?: string;
+  /** PEM files: every node serves HTTPS with this certificate and checks its peers against the CA. */
+  tls?: { cert: string; key: string; ca: string };
+  /** Every node's --tokens-file; `token` is the one this tool's own heartbeat requests carry. */
+  tokens?: { file: string; token: string };
 }
 
 export interface NodeSpec {
@@ -101,9 +105,16 @@ export class LocalCluster {
   /** Every node is started with this file as --cluster-secret-file. */
   readonly secretFile: string;
   readonly secret: string;
+  /** `https` when the nodes serve TLS. */
+  readonly scheme: 'http' | 'https';
+  private readonly dispatcher: Agent | undefined;
+  private readonly headers: Record<string, string>;
 
   constructor(readonly options: LocalClusterOptions) {
     mkdirSync(options.baseDir, { recursive: true });
+    this.scheme = options.tls ? 'https' : 'http';
+    this.dispatcher = options.tls ? new Agent({ connect: { ca: readFileSync(options.tls.ca) } }) : undefined;
+    this.headers = options.tokens ? { authorization: `Bearer ${options.tokens.token}` } : {};
     this.secret = options.clusterSecret ?? randomBytes(32).toString('base64url');
     this.secretFile = join(options.baseDir, 'cluster.secret');
     writeFileSync(this.secretFile, `${this.secret}\n`, { mode: 0o600 });
@@ -128,6 +139,8 @@ export class LocalCluster {
       ...(o.failureTimeoutMs ? ['--failure-timeout', `${o.failureTimeoutMs}ms`] : []),
       ...(o.antiEntropyIntervalMs ? ['--anti-entropy-interval', `${o.antiEntropyIntervalMs}ms`] : []),
       ...(o.requestTimeoutMs ? ['--request-timeout', `${o.requestTimeoutMs}ms`] : []),
+      ...(o.tls ? ['--cert', o.tls.cert, '--key', o.tls.key, '--ca', o.tls.ca] : []),
+      ...(o.tokens ? ['--tokens-file', o.tokens.file] : []),
       ...(o.extraArgs ?? []),
       ...(spec.extraArgs ?? []),
     ];
@@ -185,7 +198,7 @@ export class LocalCluster {
 
   async heartbeat(id: string, timeoutMs = 2000): Promise<Heartbeat | null> {
     try {
-      const response = await request(`http://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) });
+      const response = await request(`${this.scheme}://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs), dispatcher: this.dispatcher, headers: this.headers });
       const body: unknown = await response.body.json();
       return isHeartbeat(body) ? body : null;
     } catch {
@@ -243,6 +256,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((node) => node.stop()));
+    await this.dispatcher?.destroy();
     if (!this.options.keepData) rmSync(this.options.baseDir, { recursive: true, force: true });
   }
 

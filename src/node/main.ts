@@ -103,6 +103,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     timeoutMs: config.requestTimeoutMs,
     secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
+    tls: config.tls ? { ca: config.tls.ca } : null,
     observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
   });
   const membershipOptions = {
@@ -179,9 +180,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     };
   };
 
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
   const server = buildServer(
     {
       heartbeat,
+      traffic: () => traffic.traffic(),
       stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
       leader: () => membership.status(),
       receiveGossip: (gossip) => membership.receiveGossip(gossip),
@@ -211,11 +214,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         },
       },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret, tls: config.tls, tokens: config.tokens },
   );
   registerMetrics(server, metrics);
-  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
-  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, client: peers });
   registerDashboard(server, {
     snapshot: () => watch.snapshot(),
     traffic: () => traffic.traffic(),

@@ -28,6 +28,8 @@ export interface PeerClientOptions {
    * firewall rule between two loopback addresses cuts exactly one link.
    */
   localAddress?: string;
+  /** Peers serve HTTPS (this node does): their certificates are checked against this CA, the system's when absent. */
+  tls?: { ca?: Buffer } | null;
   /** Told the duration of every request (metrics); must be cheap, it runs on the replication path. */
   observe?: (peer: NodeId, path: string, seconds: number, ok: boolean) => void;
 }
@@ -140,12 +142,14 @@ export class PeerClient {
   private pool(peer: NodeId): Pool {
     let pool = this.pools.get(peer);
     if (!pool) {
-      pool = new Pool(`http://${peer}`, {
+      const { tls } = this.options;
+      pool = new Pool(`${tls ? 'https' : 'http'}://${peer}`, {
         connections: this.options.connectionsPerPeer ?? 8,
         keepAliveTimeout: 30_000,
         connectTimeout: this.options.timeoutMs,
         // A top-level option: undici's connector overrides one set inside `connect`.
         ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
+        ...(tls?.ca ? { connect: { ca: tls.ca } } : {}),
       });
       this.pools.set(peer, pool);
     }

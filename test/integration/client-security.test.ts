@@ -1,0 +1,117 @@
+// The public API of a cluster started with --cert/--key/--ca and
+// --tokens-file, on real processes with certificates made by the documented
+// openssl recipe (scripts/dev-certs.sh): plain HTTP gets no answer, the CLI
+// needs --tls and the CA, every public route needs a token of a sufficient
+// role (401/403 with one-line JSON errors), and the CLI follows a failover
+// over TLS.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from 'undici';
+import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { CLI_BIN, CliDriver, REPO_ROOT } from '../helpers/cli.js';
+import { type HttpAnswer, fastCluster, http, json, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
+
+const PORTS = [26101, 26102, 26103];
+const [ONE, TWO, THREE] = PORTS.map((port) => `127.0.0.1:${port}`) as [string, string, string];
+const READ = 'read-token-for-the-test-0001';
+const WRITE = 'write-token-for-the-test-0002';
+const ADMIN = 'admin-token-for-the-test-0003';
+
+function assertRefused(answer: HttpAnswer, status: 401 | 403, pattern: RegExp): void {
+  assert.equal(answer.status, status, answer.text);
+  assert.equal(answer.text.split('\n').length, 1);
+  assert.match(json(answer).error, pattern);
+  assert.match(String(answer.headers['www-authenticate']), /^Bearer realm="warehouse13"/);
+}
+
+describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
+  const certs = tempDir('certs');
+  const ca = join(certs, 'ca.crt');
+  let cluster: LocalCluster;
+  let agent: Agent;
+  let cli: CliDriver | undefined;
+  /** An HTTPS request trusting the test CA, with a token or none. */
+  const call = (method: 'GET' | 'PUT' | 'DELETE', url: string, token: string | null, body?: string) =>
+    http(method, `https://${url}`, body, token === null ? {} : { authorization: `Bearer ${token}` }, 5000, agent);
+
+  before(async () => {
+    const made = spawnSync('sh', [join(REPO_ROOT, 'scripts/dev-certs.sh'), certs, '127.0.0.1'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const tokens = join(certs, 'tokens');
+    writeFileSync(tokens, `# role token\nread ${READ}\nwrite ${WRITE}\nadmin ${ADMIN}\n`, { mode: 0o600 });
+    agent = new Agent({ connect: { ca: readFileSync(ca) } });
+    cluster = fastCluster('clientsec', 2, {
+      tls: { cert: join(certs, 'node.crt'), key: join(certs, 'node.key'), ca },
+      tokens: { file: tokens, token: READ },
+    });
+    await cluster.start(PORTS);
+    assert.equal(await cluster.waitForLeader(undefined, 15_000), ONE);
+  });
+
+  after(async () => {
+    await cli?.kill();
+    await cluster.stop();
+    await agent.close();
+  });
+
+  it('answers no plain HTTP request; the CLI says what is missing in one line', async () => {
+    await assert.rejects(http('GET', `http://${ONE}/v1/heartbeat`));
+    const plain = await runToExit(CLI_BIN, ['-P', '26102', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stderr, /^Error: cannot connect to a database of Warehouse 13 at 127\.0\.0\.1:26102 \(.*; a node serving HTTPS needs --tls\)\n$/);
+    const untrusted = await runToExit(CLI_BIN, ['-P', '26102', '--tls', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
+    assert.equal(untrusted.code, 1, untrusted.stderr);
+    assert.match(untrusted.stderr, /^Error: cannot connect .*the node's certificate is not trusted; pass the cluster's CA with --ca FILE\)\n$/);
+  });
+
+  it('every public route needs a token; reading needs read, writing write; 401 and 403 are one-line JSON errors', async () => {
+    const [key] = makeKeys(7, 1);
+    const document = `${ONE}/v1/documents/${key}`;
+    assertRefused(await call('GET', `${ONE}/v1/heartbeat`, null), 401, /^Unauthorized: this node needs a token/);
+    assertRefused(await call('GET', document, 'not-a-token-of-this-cluster'), 401, /^Unauthorized: unknown token$/);
+    assertRefused(await call('PUT', document, READ, '{"a": 1}'), 403, /^Forbidden: a read token cannot write documents \(needs write\)$/);
+    assertRefused(await call('DELETE', document, READ), 403, /^Forbidden/);
+    assert.equal((await call('GET', document, READ)).status, 404);
+    assert.equal((await call('PUT', document, WRITE, '{"a": 1}')).status, 201);
+    assert.equal((await call('PUT', document, ADMIN, '{"a": 2}')).status, 200);
+    assert.equal((await call('GET', document, READ)).text, '{"a": 2}');
+    // A follower checks the token before it redirects, and redirects over HTTPS.
+    assertRefused(await call('PUT', `${TWO}/v1/documents/${key}`, null, '{}'), 401, /^Unauthorized/);
+    const redirected = await call('GET', `${TWO}/v1/documents/${key}`, READ);
+    assert.equal(redirected.status, 307);
+    assert.equal(redirected.headers.location, `https://${ONE}/v1/documents/${key}`);
+    for (const path of ['/metrics', '/v1/cluster', '/v1/stats', `/v1/locate/${key}`]) {
+      assertRefused(await call('GET', `${THREE}${path}`, null), 401, /^Unauthorized/);
+      assert.equal((await call('GET', `${THREE}${path}`, READ)).status, 200, path);
+    }
+    // The dashboard's page holds no data; its event stream takes the token as a query parameter.
+    assert.equal((await call('GET', `${THREE}/ui/`, null)).status, 200);
+    assert.equal((await call('GET', `${THREE}/v1/cluster?access_token=${READ}`, null)).status, 200);
+  });
+
+  it('the CLI with --ca and a token writes and reads, a read token cannot write, and it follows a failover over TLS', async () => {
+    const [key] = makeKeys(8, 1);
+    const readOnly = await runToExit(CLI_BIN, ['-P', '26103', '--ca', ca, 'SET', key!, '{"x": 0}'], 20_000, { WAREHOUSE_TOKEN: READ });
+    assert.equal(readOnly.code, 1, readOnly.stderr);
+    assert.equal(readOnly.stderr, 'Error: Forbidden: a read token cannot write documents (needs write)\n');
+
+    cli = CliDriver.start(['-P', '26103', '--ca', ca, '--token', WRITE, '--heartbeat-interval', '200ms']);
+    try {
+      await cli.lineMatching(/^Connected to a database of Warehouse 13 at 127\.0\.0\.1:26101$/, 20_000);
+      assert.deepEqual(await cli.lines(4), ['Known nodes:', ONE, TWO, THREE]);
+      assert.deepEqual(await cli.ask(`SET ${key} {"x": 1}`), ['Created (2 replicas)']);
+      assert.deepEqual(await cli.ask(`GET ${key}`), [`'{"x": 1}'`]);
+      await cluster.get(ONE).stop('SIGKILL');
+      await cli.lineMatching(/^Reconnected to a database of Warehouse 13 at 127\.0\.0\.1:2610[23]$/, 20_000);
+      cli.send(`SET ${key} {"x": 2}`);
+      await cli.lineMatching(/^Updated \([12] replicas?\)$/, 20_000);
+      cli.send(`GET ${key}`);
+      await cli.lineMatching(`'{"x": 2}'`, 20_000);
+    } catch (error) {
+      throw withLogs(cluster, new Error(`${(error as Error).message}\n${cli.describe()}`));
+    }
+  });
+});
