@@ -2,8 +2,8 @@
 // --tokens-file, on real processes with certificates made by the documented
 // openssl recipe (scripts/dev-certs.sh): plain HTTP gets no answer, the CLI
 // needs --tls and the CA, every public route needs a token of a sufficient
-// role (401/403 with one-line JSON errors), and the CLI follows a failover
-// over TLS.
+// role (401/403 with one-line JSON errors), the dashboard takes its token
+// from the page's fragment, and the CLI follows a failover over TLS.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, CliDriver, REPO_ROOT } from '../helpers/cli.js';
+import { launchBrowser, noBrowser } from '../helpers/browser.js';
 import { type HttpAnswer, fastCluster, http, json, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
 
 const PORTS = [26101, 26102, 26103];
@@ -90,6 +91,21 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     // The dashboard's page holds no data; its event stream takes the token as a query parameter.
     assert.equal((await call('GET', `${THREE}/ui/`, null)).status, 200);
     assert.equal((await call('GET', `${THREE}/v1/cluster?access_token=${READ}`, null)).status, 200);
+  });
+
+  it('the dashboard works with its token in the page\'s fragment, the leader\'s traffic included', { skip: noBrowser }, async () => {
+    const context = await launchBrowser({ ignoreHTTPSErrors: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(`https://${TWO}/ui/#token=${READ}`);
+      await page.locator('#nodes tbody tr.alive').nth(2).waitFor({ timeout: 10_000 });
+      assert.equal(await page.locator('#leader').textContent(), ONE);
+      for (const key of makeKeys(9, 20)) assert.equal((await call('PUT', `${ONE}/v1/documents/${key}`, WRITE, '{"n": 1}')).status, 201);
+      // The follower serving the page asks the leader for these figures over the signed internal route.
+      await page.waitForFunction((leader) => new RegExp(`\\d+/s on ${leader}`).test(document.getElementById('rate')?.textContent ?? ''), ONE, { timeout: 10_000 });
+    } finally {
+      await context.close();
+    }
   });
 
   it('the CLI with --ca and a token writes and reads, a read token cannot write, and it follows a failover over TLS', async () => {
