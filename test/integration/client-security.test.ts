@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
-import { CLI_BIN, CliDriver, REPO_ROOT } from '../helpers/cli.js';
+import { CLI_BIN, CliDriver, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
 import { launchBrowser, noBrowser } from '../helpers/browser.js';
 import { type HttpAnswer, fastCluster, http, json, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
 
@@ -56,6 +56,23 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     await cli?.kill();
     await cluster.stop();
     await agent.close();
+  });
+
+  it('a node refuses unusable TLS or token files with one line and exit status 2', async () => {
+    const node = (...flags: string[]) => runToExit(NODE_BIN, ['--port', '26109', '--data-dir', join(certs, 'refused'), ...flags], 20_000);
+    const cases: [string[], RegExp][] = [
+      [['--cert', join(certs, 'node.crt')], /^Error: --cert and --key go together$/],
+      [['--cert', join(certs, 'nope.crt'), '--key', join(certs, 'node.key')], /^Error: cannot read the certificate .*nope\.crt \(ENOENT\)$/],
+      [['--cert', join(certs, 'node.crt'), '--key', join(certs, 'ca.key')], /^Error: the certificate .* and key .* are not usable together \(key values mismatch\)$/],
+      [['--cert', join(certs, 'node.crt'), '--key', join(certs, 'node.key'), '--ca', join(certs, 'tokens')], /^Error: the CA certificate .*tokens is not a PEM file$/],
+      [['--tokens-file', ca], /^Error: .*ca\.crt line 1: "-----BEGIN" is not a role \(read, write, admin\)/],
+    ];
+    for (const [flags, message] of cases) {
+      const refused = await node(...flags);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+      assert.match(refused.stderr.trim(), message);
+    }
   });
 
   it('answers no plain HTTP request; the CLI says what is missing in one line', async () => {
