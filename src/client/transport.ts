@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { describeConnectionFailure } from '../security/tls.js';
 import { NodeUnreachableError, WarehouseError } from './errors.js';
 
 export interface Answer {
@@ -71,21 +72,7 @@ export class Transport {
   }
 }
 
-/** OpenSSL's codes for a certificate the client does not trust (as opposed to a network failure). */
-const UNTRUSTED = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'CERT_UNTRUSTED',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs}ms`;
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code !== undefined && UNTRUSTED.has(code)) return `${(error as Error).message}: the node's certificate is not trusted`;
-  return error instanceof Error ? error.message : String(error);
+  return describeConnectionFailure(error);
 }

@@ -24,6 +24,15 @@ export interface ClusterView {
   peers: NodeId[];
 }
 
+/** What to change when the failure is TLS on one side only, or a certificate this node cannot check. */
+function tlsHint(failure: string, tls: boolean): string {
+  // A node serving HTTPS drops a plain request without an answer.
+  if (!tls && /other side closed/.test(failure)) return '; if the cluster serves HTTPS, this node needs --cert, --key and --ca too';
+  if (tls && /does not serve HTTPS/.test(failure)) return '; every node of a cluster needs --cert and --key, or none does';
+  if (tls && /not trusted/.test(failure)) return '; give this node the CA that signed the cluster\'s certificates with --ca';
+  return '';
+}
+
 /**
  * Learns the cluster from one member's heartbeat and checks the replication
  * factor. Announcing ourselves is left to the first gossip round, after this
@@ -45,7 +54,7 @@ export async function discoverCluster(options: JoinOptions): Promise<ClusterView
       if (attempt < options.attempts) await sleep(options.retryDelayMs);
     }
   }
-  if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError})`);
+  if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError}${tlsHint(lastError, options.peers.tls)})`);
   if (heartbeat.replicationFactor !== options.replicationFactor) {
     throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, options.replicationFactor));
   }

@@ -47,3 +47,27 @@ export function loadNodeTls(certPath: string, keyPath: string, caPath: string | 
   }
   return caPath === undefined ? { cert, key } : { cert, key, ca: loadCa(caPath) };
 }
+
+/** OpenSSL's codes for a certificate the connecting side does not trust. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A failed connection in one line; a TLS failure, which no retry can mend,
+ * says what is wrong (OpenSSL's own text spans lines and names source files).
+ */
+export function describeConnectionFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) return `${message}: the node's certificate is not trusted`;
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the node does not serve HTTPS';
+  return message.split('\n')[0]!.trim();
+}

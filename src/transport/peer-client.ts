@@ -3,6 +3,7 @@
 import { Pool } from 'undici';
 import type { NodeId } from '../protocol/schemas.js';
 import { AUTH_HEADER, signRequest, verifyResponse } from '../security/cluster-auth.js';
+import { describeConnectionFailure } from '../security/tls.js';
 
 export class PeerError extends Error {
   constructor(
@@ -55,6 +56,11 @@ export class PeerClient {
 
   constructor(private readonly options: PeerClientOptions) {}
 
+  /** Whether this node talks HTTPS to its peers. */
+  get tls(): boolean {
+    return Boolean(this.options.tls);
+  }
+
   async post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T, options: PostOptions = {}): Promise<T> {
     const silent = this.silentUntil.get(peer);
     if (silent !== undefined && !options.probe && performance.now() < silent) {
@@ -100,7 +106,7 @@ export class PeerClient {
         this.pools.delete(peer);
         void pool.destroy().catch(() => {});
       }
-      throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
+      throw new PeerError(`${peer}${path}: ${describeConnectionFailure(error)}`, null);
     }
     this.silentUntil.delete(peer);
     if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {

@@ -75,6 +75,17 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     }
   });
 
+  it('a node without TLS, or without the CA, cannot join, and says why in one line', async () => {
+    const joiner = (port: number, ...flags: string[]) =>
+      runToExit(NODE_BIN, ['--port', String(port), '--join', ONE, '--data-dir', join(certs, `joiner-${port}`), '--cluster-secret-file', cluster.secretFile, ...flags], 30_000);
+    const [plain, noCa] = await Promise.all([joiner(26107), joiner(26108, '--cert', join(certs, 'node.crt'), '--key', join(certs, 'node.key'))]);
+    assert.equal(plain.code, 1, plain.stderr);
+    assert.match(plain.stderr, /^Error: cannot reach 127\.0\.0\.1:26101 to join \(.*other side closed; if the cluster serves HTTPS, this node needs --cert, --key and --ca too\)\n$/);
+    assert.equal(noCa.code, 1, noCa.stderr);
+    assert.match(noCa.stderr, /^Error: cannot reach 127\.0\.0\.1:26101 to join \(.*the node's certificate is not trusted; give this node the CA that signed the cluster's certificates with --ca\)\n$/);
+    for (const beat of await cluster.heartbeats()) assert.deepEqual(beat.nodes.map((node) => node.id), [ONE, TWO, THREE]);
+  });
+
   it('answers no plain HTTP request; the CLI says what is missing in one line', async () => {
     await assert.rejects(http('GET', `http://${ONE}/v1/heartbeat`));
     const plain = await runToExit(CLI_BIN, ['-P', '26102', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
