@@ -114,7 +114,10 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     program.error('error: --join is for the gossip mode; with --coordinator the nodes find each other in etcd');
   }
   if ((options.cert === undefined) !== (options.key === undefined)) program.error('error: --cert and --key go together');
-  if (options.ca !== undefined && options.cert === undefined) program.error('error: --ca is for a node serving HTTPS: add --cert and --key');
+  // WAREHOUSE_CA also tells the CLI which CA to trust, so a plain node (the demo's) started from that shell ignores it.
+  if (options.ca !== undefined && options.cert === undefined && program.getOptionValueSource('ca') !== 'env') {
+    program.error('error: --ca is for a node serving HTTPS: add --cert and --key');
+  }
   const loaded = <T>(load: () => T): T => {
     try {
       return load();
