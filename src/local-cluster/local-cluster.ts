@@ -15,6 +15,15 @@ import { killAtExit } from './processes.js';
 const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
 const isHeartbeat = checker(Heartbeat);
 
+/**
+ * The nodes' environment without WAREHOUSE_* variables: their flags say
+ * everything, and a shell set up for another cluster (WAREHOUSE_CERT,
+ * WAREHOUSE_COORDINATOR…) must not change the demo's or a test's nodes.
+ */
+function flagsOnlyEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WAREHOUSE_')));
+}
+
 export interface LocalClusterOptions {
   /** Data dirs and logs go below this folder. */
   baseDir: string;
@@ -76,7 +85,7 @@ export class LocalNode {
   spawn(): void {
     this.stderr = '';
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [NODE_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [NODE_BIN, ...this.args], { stdio: ['ignore', 'ignore', 'pipe'], env: flagsOnlyEnv() });
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
       this.log?.write(chunk);
