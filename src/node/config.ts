@@ -33,6 +33,8 @@ export interface NodeConfig {
   tls: NodeTls | null;
   /** --tokens-file: every public request then needs a token of a sufficient role; null for an open API. */
   tokens: TokenTable | null;
+  /** Where `tokens` came from, read again on SIGHUP. */
+  tokensFile: string | null;
 }
 
 function positiveInteger(max: number): (text: string) => number {
@@ -147,5 +149,6 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     clusterSecretEnv: process.env.WAREHOUSE_CLUSTER_SECRET || undefined,
     tls,
     tokens,
+    tokensFile: tokensFile ?? null,
   };
 }

@@ -22,6 +22,7 @@ import { locate } from '../dashboard/locate.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
 import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
+import { loadTokensFile } from '../security/tokens.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -180,6 +181,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     };
   };
 
+  let tokens = config.tokens;
+  // Tokens are added and revoked without a restart: SIGHUP reads the file again; a broken file keeps the tokens in force.
+  const reloadTokens = (): void => {
+    try {
+      tokens = loadTokensFile(config.tokensFile!);
+      logger.info({ file: config.tokensFile, tokens: tokens.entries.length }, 'tokens reloaded');
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'tokens not reloaded: the ones loaded before stay in force');
+    }
+  };
   const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
   const server = buildServer(
     {
@@ -214,7 +225,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         },
       },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret, tls: config.tls, tokens: config.tokens },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret, tls: config.tls, tokens: tokens && (() => tokens!) },
   );
   registerMetrics(server, metrics);
   const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, client: peers });
@@ -254,6 +265,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
   repair.start();
   traffic.start();
+  if (config.tokensFile) process.on('SIGHUP', reloadTokens);
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
@@ -266,6 +278,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   return {
     rejected,
     async stop() {
+      process.off('SIGHUP', reloadTokens);
       clearInterval(aliveTimer);
       traffic.stop();
       await membership.stop();

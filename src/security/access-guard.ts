@@ -4,10 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { checkAccess, type TokenTable } from './tokens.js';
 
-export function guardPublicRoutes(app: FastifyInstance, tokens: TokenTable): void {
+/** `tokens` is asked on every request: a reload (SIGHUP) takes effect at once. */
+export function guardPublicRoutes(app: FastifyInstance, tokens: () => TokenTable): void {
   // A callback hook, not an async one: it runs on every request.
   app.addHook('onRequest', (request, reply, done) => {
-    const decision = checkAccess(tokens, request.method, request.url, request.headers.authorization);
+    const decision = checkAccess(tokens(), request.method, request.url, request.headers.authorization);
     if (decision.allowed) return done();
     void reply
       .code(decision.status)

@@ -67,7 +67,7 @@ export interface ServerOptions {
   /** Serve HTTPS with this certificate; null for plain HTTP. */
   tls: NodeTls | null;
   /** Require a token of a sufficient role on every public route; null for an open API. */
-  tokens: TokenTable | null;
+  tokens: (() => TokenTable) | null;
 }
 
 const KeyParams = Type.Object({ key: Type.String() });

@@ -31,6 +31,7 @@ function assertRefused(answer: HttpAnswer, status: 401 | 403, pattern: RegExp): 
 describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   const certs = tempDir('certs');
   const ca = join(certs, 'ca.crt');
+  const tokens = join(certs, 'tokens');
   let cluster: LocalCluster;
   let agent: Agent;
   let cli: CliDriver | undefined;
@@ -41,7 +42,6 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   before(async () => {
     const made = spawnSync('sh', [join(REPO_ROOT, 'scripts/dev-certs.sh'), certs, '127.0.0.1'], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
-    const tokens = join(certs, 'tokens');
     writeFileSync(tokens, `# role token\nread ${READ}\nwrite ${WRITE}\nadmin ${ADMIN}\n`, { mode: 0o600 });
     agent = new Agent({ connect: { ca: readFileSync(ca) } });
     cluster = fastCluster('clientsec', 2, {
@@ -134,6 +134,29 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('SIGHUP reads the tokens file again: a revoked token is refused at once; a broken file keeps the tokens in force', async () => {
+    const node = cluster.get(THREE);
+    const heartbeat = (token: string) => call('GET', `${THREE}/v1/heartbeat`, token);
+    /** Sends SIGHUP and waits for the node to log `outcome` once more. */
+    const hangUp = async (outcome: 'tokens reloaded' | 'tokens not reloaded') => {
+      const seen = () => node.lastOutput(500).split(`"msg":"${outcome}`).length;
+      const before = seen();
+      node.signal('SIGHUP');
+      await cluster.waitFor(() => seen() > before, { timeoutMs: 5000, message: outcome });
+    };
+    const fresh = 'a-token-added-without-restart';
+    writeFileSync(tokens, `write ${WRITE}\nadmin ${ADMIN}\nread ${fresh}\n`);
+    await hangUp('tokens reloaded');
+    assertRefused(await heartbeat(READ), 401, /^Unauthorized: unknown token$/);
+    assert.equal((await heartbeat(fresh)).status, 200);
+    writeFileSync(tokens, 'reader nonsense\n');
+    await hangUp('tokens not reloaded');
+    assert.equal((await heartbeat(fresh)).status, 200);
+    writeFileSync(tokens, `read ${READ}\nwrite ${WRITE}\nadmin ${ADMIN}\n`);
+    await hangUp('tokens reloaded');
+    assert.equal((await heartbeat(READ)).status, 200);
   });
 
   it('the CLI with --ca and a token writes and reads, a read token cannot write, and it follows a failover over TLS', async () => {
