@@ -115,7 +115,7 @@ export class LocalCluster {
   readonly secretFile: string;
   readonly secret: string;
   /** `https` when the nodes serve TLS. */
-  readonly scheme: 'http' | 'https';
+  private readonly scheme: 'http' | 'https';
   private readonly dispatcher: Agent | undefined;
   private readonly headers: Record<string, string>;
 
