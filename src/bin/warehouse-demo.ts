@@ -52,6 +52,9 @@ process.stderr.write(`Dashboard: http://127.0.0.1:${PORTS[0]}/ui/ — demo contr
 // Ctrl-C during a command exits at once; local-cluster kills the nodes as this process exits.
 process.on('SIGINT', () => process.exit(130));
 
+// The demo's nodes speak plain HTTP without tokens: a shell set up for a secured cluster must not point its REPL elsewhere.
+for (const name of ['WAREHOUSE_TLS', 'WAREHOUSE_CA', 'WAREHOUSE_TOKEN']) delete process.env[name];
+
 let code = 1;
 try {
   code = await runCli([process.argv[0]!, 'warehouse-cli', '-H', '127.0.0.1', '-P', String(PORTS[0])], new DemoControls(cluster));

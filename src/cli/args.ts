@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { checked, oneLineError, parseHost } from '../common/args.js';
 import { parsePort } from '../common/address.js';
 import { parseDuration } from '../common/duration.js';
+import { loadCa } from '../security/tls.js';
 
 export interface CliOptions {
   host: string;
@@ -17,6 +18,9 @@ export interface CliOptions {
   command: string[];
   /** One-shot answers as JSON. */
   json: boolean;
+  /** HTTPS, with the CA's PEM when one was given (otherwise the system's CAs). */
+  tls: { ca?: Buffer } | null;
+  token: string | undefined;
 }
 
 /** Parses argv (process.argv layout); throws commander's CommanderError for help, version and bad flags. */
@@ -35,6 +39,9 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
       ),
     )
     .addOption(new Option('--history-file <path>', 'where the command history is kept').default(join(homedir(), '.warehouse13_history')))
+    .addOption(new Option('--tls', 'talk HTTPS to a cluster whose nodes run with --cert').env('WAREHOUSE_TLS'))
+    .addOption(new Option('--ca <file>', 'PEM CA the nodes\' certificates are checked against (implies --tls; default: the system\'s CAs)').env('WAREHOUSE_CA').argParser(checked(loadCa)))
+    .addOption(new Option('--token <token>', 'bearer token for a cluster with --tokens-file (better: env WAREHOUSE_TOKEN, which ps does not show)').env('WAREHOUSE_TOKEN'))
     .addOption(new Option('--json', 'print the answer of a one-shot command as JSON'))
     // Options end at the command: its value may start with a dash.
     .passThroughOptions()
@@ -49,6 +56,9 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     failoverTimeout?: number;
     historyFile: string;
     json?: boolean;
+    tls?: boolean;
+    ca?: Buffer;
+    token?: string;
   }>();
   return {
     host: options.host,
@@ -59,5 +69,7 @@ export function parseArgs(argv: readonly string[], version: string): CliOptions 
     historyFile: options.historyFile,
     command: program.args,
     json: options.json === true,
+    tls: options.ca !== undefined ? { ca: options.ca } : options.tls === true ? {} : null,
+    token: options.token,
   };
 }

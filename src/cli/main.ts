@@ -1,7 +1,7 @@
 // warehouse-cli: flags, then either one command (one-shot) or the REPL; the
 // demo runs the same REPL in its own process, with its meta-commands.
 import { CommanderError } from 'commander';
-import { WarehouseClient } from '../client/index.js';
+import { AccessDeniedError, WarehouseClient } from '../client/index.js';
 import { PACKAGE_VERSION } from '../common/version.js';
 import { CLUSTER_NAME } from '../protocol/schemas.js';
 import { parseArgs } from './args.js';
@@ -10,6 +10,16 @@ import { formatError } from './format.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runOneShot } from './one-shot.js';
 import { parseLine } from './parse.js';
 import { runRepl, type ReplControls } from './repl.js';
+
+/** What the user can do about a refused connection, in the CLI's own flags. */
+function connectHint(error: unknown, tls: boolean): string {
+  if (error instanceof AccessDeniedError) return error.status === 401 ? '; pass a token with --token or WAREHOUSE_TOKEN' : '';
+  const reason = error instanceof Error ? error.message : '';
+  if (tls && /not trusted/.test(reason)) return '; pass the cluster\'s CA with --ca FILE';
+  // An HTTPS node drops a plain HTTP request without an answer.
+  if (!tls && /other side closed|ECONNRESET/.test(reason)) return '; a node serving HTTPS needs --tls';
+  return '';
+}
 
 export async function runCli(argv: readonly string[], controls?: ReplControls): Promise<number> {
   let options;
@@ -38,10 +48,12 @@ export async function runCli(argv: readonly string[], controls?: ReplControls): 
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       requestTimeoutMs: options.requestTimeoutMs,
       failoverTimeoutMs: options.failoverTimeoutMs,
+      tls: options.tls ?? false,
+      token: options.token,
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`Error: cannot connect to a database of ${CLUSTER_NAME} at ${address} (${reason})\n`);
+    process.stderr.write(`Error: cannot connect to a database of ${CLUSTER_NAME} at ${address} (${reason}${connectHint(error, options.tls !== null)})\n`);
     return EXIT_FAILED;
   }
   try {

@@ -10,6 +10,8 @@ export type Verdict =
   | { kind: 'redirect'; leader: string }
   | { kind: 'retry'; reason: string }
   | { kind: 'invalid'; message: string }
+  /** The token was refused: none or unknown (401), or too weak a role (403). */
+  | { kind: 'denied'; status: 401 | 403; message: string }
   /** A condition failed (HTTP 412 If-Match, 409 If-None-Match); `current` is the version now, null if absent. */
   | { kind: 'conflict'; status: 409 | 412; message: string; current: string | null }
   | { kind: 'unexpected'; message: string };
@@ -26,6 +28,7 @@ export function judgeAnswer({ status, text, version }: Answer): Verdict {
     // A redirect that names nobody is as good as "no leader yet": wait and ask around.
     return body?.leader ? { kind: 'redirect', leader: body.leader } : { kind: 'retry', reason: describe(status, body) };
   }
+  if (status === 401 || status === 403) return { kind: 'denied', status, message: body?.error ?? (status === 401 ? 'Unauthorized' : 'Forbidden') };
   if (status === 502 || status === 503 || status === 504) return { kind: 'retry', reason: describe(status, body) };
   if (status === 400 || status === 413 || status === 415) {
     return { kind: 'invalid', message: body?.error ?? `The request was rejected (HTTP ${status})` };

@@ -8,7 +8,7 @@ import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, locatePath } from '../proto
 import { type Verdict, judgeAnswer } from './answers.js';
 import { claimsLeadership, failoverTimeoutMs, nodesNamedBy, parseHeartbeat, rankLeaderCandidates } from './discovery.js';
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidRequestError, NodeUnreachableError, UnavailableError, WarehouseError } from './errors.js';
+import { AccessDeniedError, ConflictError, InvalidRequestError, NodeUnreachableError, UnavailableError, WarehouseError } from './errors.js';
 import { type Answer, Transport } from './transport.js';
 
 export interface ClientOptions {
@@ -20,6 +20,10 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** How long a request keeps retrying through a failover (default 2 × failure timeout + 5 s). */
   failoverTimeoutMs?: number;
+  /** HTTPS (every node of the cluster serves it); `ca` (PEM) is then trusted instead of the system's CAs. */
+  tls?: boolean | { ca?: string | Buffer };
+  /** The bearer token sent with every request, for a cluster started with `--tokens-file`. */
+  token?: string;
 }
 
 /**
@@ -63,7 +67,7 @@ interface Round {
 
 /** Talks only to the cluster's leader and follows it through failovers. */
 export class WarehouseClient extends EventEmitter<ClientEvents> {
-  private readonly transport = new Transport();
+  private readonly transport: Transport;
   /** Insertion-ordered: seeds first, then every node any heartbeat ever named. */
   private readonly known: Set<string>;
   private readonly stopping = new AbortController();
@@ -77,6 +81,7 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
   private constructor(private readonly options: ClientOptions) {
     super();
     if (options.seeds.length === 0) throw new WarehouseError('At least one seed node is needed');
+    this.transport = new Transport({ tls: options.tls === true ? {} : options.tls || null, token: options.token });
     this.known = new Set(options.seeds.map((seed) => formatAddress(parseAddress(seed))));
     this.intervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -168,6 +173,8 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
       if (answer.status === 200 && check(body)) return body;
       const message = (body as { error?: unknown } | null)?.error;
       if (answer.status === 400 && typeof message === 'string') throw new InvalidRequestError(message);
+      const verdict = judgeAnswer(answer);
+      if (verdict.kind === 'denied') throw new AccessDeniedError(verdict.message, verdict.status);
       throw new WarehouseError(`Unexpected answer: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
     }
     throw new UnavailableError(describeFailures(failures));
@@ -212,6 +219,7 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
         if (verdict.kind === 'ok' || verdict.kind === 'not-found') return { verdict, answer };
         if (verdict.kind === 'conflict') throw new ConflictError(verdict.message, verdict.current);
         if (verdict.kind === 'invalid') throw new InvalidRequestError(verdict.message);
+        if (verdict.kind === 'denied') throw new AccessDeniedError(verdict.message, verdict.status);
         if (verdict.kind === 'unexpected') throw new WarehouseError(verdict.message);
         if (verdict.kind === 'redirect') {
           redirects += 1;
@@ -295,11 +303,15 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
     const settled = await Promise.allSettled([...this.known].map((node) => this.heartbeatOf(node)));
     const heard: Heartbeat[] = [];
     const failures: NodeUnreachableError[] = [];
+    const denials: AccessDeniedError[] = [];
     for (const outcome of settled) {
       if (outcome.status === 'fulfilled') heard.push(outcome.value);
       else if (outcome.reason instanceof NodeUnreachableError) failures.push(outcome.reason);
+      else if (outcome.reason instanceof AccessDeniedError) denials.push(outcome.reason);
       else throw outcome.reason;
     }
+    // Retrying cannot make a refused token valid: the caller hears it at once.
+    if (heard.length === 0 && denials.length > 0) throw denials[0]!;
     for (const heartbeat of heard) for (const node of nodesNamedBy(heartbeat)) this.known.add(node);
     for (const candidate of rankLeaderCandidates(heard)) {
       const own = heard.find((answer) => answer.node === candidate && claimsLeadership(answer));
@@ -332,6 +344,8 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
   private async heartbeatOf(node: string): Promise<Heartbeat> {
     const timeoutMs = Math.min(this.requestTimeoutMs, HEARTBEAT_TIMEOUT_CAP_MS);
     const answer = await this.transport.send(node, { method: 'GET', path: '/v1/heartbeat', timeoutMs });
+    const verdict = judgeAnswer(answer);
+    if (verdict.kind === 'denied') throw new AccessDeniedError(verdict.message, verdict.status);
     const heartbeat = answer.status === 200 ? parseHeartbeat(answer.text) : null;
     if (!heartbeat) throw new NodeUnreachableError(node, `not a Warehouse 13 heartbeat (HTTP ${answer.status})`);
     return heartbeat;
@@ -349,9 +363,9 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
       if (heartbeat && claimsLeadership(heartbeat)) this.adopt(heartbeat);
       else await this.rediscover();
     } catch (error) {
-      // Discovery only fails when the client is closed; anything else is a bug worth crashing on.
-      if (!this.stopping.signal.aborted) throw error;
-      return;
+      if (this.stopping.signal.aborted) return;
+      // A refused token (the nodes restarted with other tokens) is the next command's error to report, not a crash.
+      if (!(error instanceof AccessDeniedError)) throw error;
     }
     this.scheduleHeartbeat();
   }

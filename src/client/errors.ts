@@ -37,3 +37,15 @@ export class ConflictError extends WarehouseError {
     super(message);
   }
 }
+
+/** The node refused the request's token: none or an unknown one (401), or one whose role is too weak (403). */
+export class AccessDeniedError extends WarehouseError {
+  override name = 'AccessDeniedError';
+
+  constructor(
+    message: string,
+    readonly status: 401 | 403,
+  ) {
+    super(message);
+  }
+}

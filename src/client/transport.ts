@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import { describeConnectionFailure } from '../security/tls.js';
 import { NodeUnreachableError, WarehouseError } from './errors.js';
 
 export interface Answer {
@@ -17,10 +18,22 @@ export interface SendOptions {
   timeoutMs: number;
 }
 
+export interface TransportOptions {
+  /** HTTPS; with `ca`, node certificates are checked against it instead of the system's CAs. */
+  tls?: { ca?: string | Buffer } | null;
+  /** Sent as `Authorization: Bearer TOKEN` on every request. */
+  token?: string;
+}
+
 /** One keep-alive pool per node, created on first use. */
 export class Transport {
   private readonly pools = new Map<string, Pool>();
   private closed = false;
+  private readonly auth: Record<string, string>;
+
+  constructor(private readonly options: TransportOptions = {}) {
+    this.auth = options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  }
 
   async send(node: string, { method, path, body, headers = {}, timeoutMs }: SendOptions): Promise<Answer> {
     if (this.closed) throw new WarehouseError('The client is closed');
@@ -29,7 +42,7 @@ export class Transport {
         method,
         path,
         body,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        headers: body === undefined ? { ...headers, ...this.auth } : { ...headers, ...this.auth, 'content-type': 'application/json' },
         signal: AbortSignal.timeout(timeoutMs),
       });
       const version = response.headers['x-warehouse-version'];
@@ -51,7 +64,8 @@ export class Transport {
   private pool(node: string): Pool {
     let pool = this.pools.get(node);
     if (!pool) {
-      pool = new Pool(`http://${node}`, { connections: 8, keepAliveTimeout: 30_000 });
+      const { tls } = this.options;
+      pool = new Pool(`${tls ? 'https' : 'http'}://${node}`, { connections: 8, keepAliveTimeout: 30_000, ...(tls?.ca ? { connect: { ca: tls.ca } } : {}) });
       this.pools.set(node, pool);
     }
     return pool;
@@ -60,5 +74,5 @@ export class Transport {
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs}ms`;
-  return error instanceof Error ? error.message : String(error);
+  return describeConnectionFailure(error);
 }

@@ -1,11 +1,11 @@
 // Builds the dashboard's cluster snapshot on the serving node. Document
 // traffic only reaches the leader, so a follower asks the leader for its
 // figures in the background and shows the last answer it got.
-import { request } from 'undici';
-import { Traffic, type ClusterSnapshot } from '../protocol/dashboard.js';
+import { INTERNAL_TRAFFIC_PATH, Traffic, type ClusterSnapshot } from '../protocol/dashboard.js';
 import { checker, type Heartbeat, type NodeId } from '../protocol/schemas.js';
 import type { PeerView } from '../membership/machine.js';
 import type { TrafficMeter } from '../observability/traffic.js';
+import type { PeerClient } from '../transport/peer-client.js';
 import { nodeViews } from './snapshot.js';
 
 export const TRAFFIC_PATH = '/v1/traffic';
@@ -15,7 +15,8 @@ export interface WatchSources {
   heartbeat(): Heartbeat;
   peers(): readonly PeerView[];
   traffic: TrafficMeter;
-  requestTimeoutMs: number;
+  /** Asks the leader as every node-to-node request does: signed, over the cluster's TLS. */
+  client: Pick<PeerClient, 'post'>;
 }
 
 export class ClusterWatch {
@@ -56,11 +57,9 @@ export class ClusterWatch {
   private askLeader(leader: NodeId): void {
     if (this.asking) return;
     this.asking = true;
-    request(`http://${leader}${TRAFFIC_PATH}`, { headersTimeout: this.sources.requestTimeoutMs, bodyTimeout: this.sources.requestTimeoutMs })
-      .then(async (response) => {
-        const body: unknown = await response.body.json();
-        this.leaderTraffic = response.statusCode === 200 && isTraffic(body) ? body : null;
-      })
+    this.sources.client
+      .post(leader, INTERNAL_TRAFFIC_PATH, {}, isTraffic)
+      .then((traffic) => (this.leaderTraffic = traffic))
       .catch(() => (this.leaderTraffic = null))
       .finally(() => (this.asking = false));
   }

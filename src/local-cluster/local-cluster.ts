@@ -4,16 +4,25 @@
 // read from the nodes' own heartbeats rather than on sleeps.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { Heartbeat, checker } from '../protocol/schemas.js';
 import { killAtExit } from './processes.js';
 
 const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
 const isHeartbeat = checker(Heartbeat);
+
+/**
+ * The nodes' environment without WAREHOUSE_* variables: their flags say
+ * everything, and a shell set up for another cluster (WAREHOUSE_CERT,
+ * WAREHOUSE_COORDINATOR…) must not change the demo's or a test's nodes.
+ */
+function flagsOnlyEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WAREHOUSE_')));
+}
 
 export interface LocalClusterOptions {
   /** Data dirs and logs go below this folder. */
@@ -33,6 +42,10 @@ export interface LocalClusterOptions {
   keepData?: boolean;
   /** The secret the nodes share; a random one when absent. */
   clusterSecret?: string;
+  /** PEM files: every node serves HTTPS with this certificate and checks its peers against the CA. */
+  tls?: { cert: string; key: string; ca: string };
+  /** Every node's --tokens-file; `token` is the one this tool's own heartbeat requests carry. */
+  tokens?: { file: string; token: string };
 }
 
 export interface NodeSpec {
@@ -78,7 +91,7 @@ export class LocalNode {
     this.stderr = '';
     this.log = createWriteStream(this.logFile, { flags: 'a' });
     const [command, ...args] = [...(this.spec.wrapper ?? []), process.execPath, NODE_BIN, ...this.args];
-    const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'], env: flagsOnlyEnv() });
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-20_000);
       this.log?.write(chunk);
@@ -107,9 +120,16 @@ export class LocalCluster {
   /** Every node is started with this file as --cluster-secret-file. */
   readonly secretFile: string;
   readonly secret: string;
+  /** `https` when the nodes serve TLS. */
+  private readonly scheme: 'http' | 'https';
+  private readonly dispatcher: Agent | undefined;
+  private readonly headers: Record<string, string>;
 
   constructor(readonly options: LocalClusterOptions) {
     mkdirSync(options.baseDir, { recursive: true });
+    this.scheme = options.tls ? 'https' : 'http';
+    this.dispatcher = options.tls ? new Agent({ connect: { ca: readFileSync(options.tls.ca) } }) : undefined;
+    this.headers = options.tokens ? { authorization: `Bearer ${options.tokens.token}` } : {};
     this.secret = options.clusterSecret ?? randomBytes(32).toString('base64url');
     this.secretFile = join(options.baseDir, 'cluster.secret');
     writeFileSync(this.secretFile, `${this.secret}\n`, { mode: 0o600 });
@@ -134,6 +154,8 @@ export class LocalCluster {
       ...(o.failureTimeoutMs ? ['--failure-timeout', `${o.failureTimeoutMs}ms`] : []),
       ...(o.antiEntropyIntervalMs ? ['--anti-entropy-interval', `${o.antiEntropyIntervalMs}ms`] : []),
       ...(o.requestTimeoutMs ? ['--request-timeout', `${o.requestTimeoutMs}ms`] : []),
+      ...(o.tls ? ['--cert', o.tls.cert, '--key', o.tls.key, '--ca', o.tls.ca] : []),
+      ...(o.tokens ? ['--tokens-file', o.tokens.file] : []),
       ...(o.extraArgs ?? []),
       ...(spec.extraArgs ?? []),
     ];
@@ -191,7 +213,7 @@ export class LocalCluster {
 
   async heartbeat(id: string, timeoutMs = 2000): Promise<Heartbeat | null> {
     try {
-      const response = await request(`http://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) });
+      const response = await request(`${this.scheme}://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs), dispatcher: this.dispatcher, headers: this.headers });
       const body: unknown = await response.body.json();
       return isHeartbeat(body) ? body : null;
     } catch {
@@ -249,6 +271,7 @@ export class LocalCluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((node) => node.stop()));
+    await this.dispatcher?.destroy();
     if (!this.options.keepData) rmSync(this.options.baseDir, { recursive: true, force: true });
   }
 

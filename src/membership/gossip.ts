@@ -38,7 +38,7 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
   const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (options.join) {
-    view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, timeoutMs: options.requestTimeoutMs, peers: options.peers });
+    view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, peers: options.peers });
   }
   // Records may carry a term the membership record never saw persisted (an
   // older release, a crash between the two): never lead below them.

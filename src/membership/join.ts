@@ -1,14 +1,11 @@
-// Joining an existing cluster: learn it from one node's heartbeat and refuse a
-// replication-factor mismatch before announcing ourselves.
+// Joining an existing cluster: learn it from one node's signed heartbeat and
+// refuse a replication-factor mismatch before announcing ourselves.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
-import { Heartbeat, ReplicaReadResponse, checker, type NodeId } from '../protocol/schemas.js';
-import { REPLICA_READ_PATH } from '../replication/batcher.js';
+import { Heartbeat, INTERNAL_HEARTBEAT_PATH, checker, type NodeId } from '../protocol/schemas.js';
 import { UnauthenticatedAnswer, type PeerClient } from '../transport/peer-client.js';
 import { replicationFactorMismatch } from './machine.js';
 
 const isHeartbeat = checker(Heartbeat);
-const isReadResponse = checker(ReplicaReadResponse);
 
 export class JoinError extends Error {}
 
@@ -17,7 +14,6 @@ export interface JoinOptions {
   replicationFactor: number;
   attempts: number;
   retryDelayMs: number;
-  timeoutMs: number;
   /** Signs with this node's cluster secret: the target must accept it before we announce ourselves. */
   peers: PeerClient;
 }
@@ -28,11 +24,13 @@ export interface ClusterView {
   peers: NodeId[];
 }
 
-async function fetchHeartbeat(target: NodeId, timeoutMs: number): Promise<Heartbeat> {
-  const response = await request(`http://${target}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs) });
-  const body: unknown = await response.body.json();
-  if (response.statusCode !== 200 || !isHeartbeat(body)) throw new Error(`${target} is not a Warehouse 13 node`);
-  return body;
+/** What to change when the failure is TLS on one side only, or a certificate this node cannot check. */
+function tlsHint(failure: string, tls: boolean): string {
+  // A node serving HTTPS drops a plain request without an answer.
+  if (!tls && /other side closed/.test(failure)) return '; if the cluster serves HTTPS, this node needs --cert, --key and --ca too';
+  if (tls && /does not serve HTTPS/.test(failure)) return '; every node of a cluster needs --cert and --key, or none does';
+  if (tls && /not trusted/.test(failure)) return '; give this node the CA that signed the cluster\'s certificates with --ca';
+  return '';
 }
 
 /**
@@ -46,23 +44,19 @@ export async function discoverCluster(options: JoinOptions): Promise<ClusterView
   let lastError = '';
   for (let attempt = 1; attempt <= options.attempts && !heartbeat; attempt++) {
     try {
-      heartbeat = await fetchHeartbeat(target, options.timeoutMs);
+      // Signed, so the target proves it holds our secret before we announce ourselves.
+      heartbeat = await options.peers.post(target, INTERNAL_HEARTBEAT_PATH, {}, isHeartbeat, { probe: true });
     } catch (error) {
+      if (error instanceof UnauthenticatedAnswer) {
+        throw new JoinError(`${target} does not accept this node's cluster secret: every node needs the same one (--cluster-secret-file or WAREHOUSE_CLUSTER_SECRET)`);
+      }
       lastError = (error as Error).message;
       if (attempt < options.attempts) await sleep(options.retryDelayMs);
     }
   }
-  if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError})`);
+  if (!heartbeat) throw new JoinError(`cannot reach ${target} to join (${lastError}${tlsHint(lastError, options.peers.tls)})`);
   if (heartbeat.replicationFactor !== options.replicationFactor) {
     throw new JoinError(replicationFactorMismatch(heartbeat.replicationFactor, options.replicationFactor));
-  }
-  try {
-    await options.peers.post(target, REPLICA_READ_PATH, { keys: [] }, isReadResponse, { probe: true });
-  } catch (error) {
-    if (error instanceof UnauthenticatedAnswer) {
-      throw new JoinError(`${target} does not accept this node's cluster secret: every node needs the same one (--cluster-secret-file or WAREHOUSE_CLUSTER_SECRET)`);
-    }
-    throw new JoinError(`cannot reach ${target} to join (${(error as Error).message})`);
   }
   return { leader: heartbeat.leader, term: heartbeat.term, peers: heartbeat.nodes.map((node) => node.id) };
 }

@@ -7,6 +7,8 @@ import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
 import { PACKAGE_VERSION } from '../common/version.js';
 import { DEFAULT_CLUSTER_NAME, parseClusterName, parseCoordinatorUrl } from '../coordination/coordinator-url.js';
+import { loadNodeTls, type NodeTls } from '../security/tls.js';
+import { loadTokensFile, type TokenTable } from '../security/tokens.js';
 
 export interface NodeConfig {
   host: string;
@@ -27,6 +29,12 @@ export interface NodeConfig {
   /** --cluster-secret-file; the secret itself may also come from WAREHOUSE_CLUSTER_SECRET. */
   clusterSecretFile: string | null;
   clusterSecretEnv: string | undefined;
+  /** --cert/--key (and --ca): the node serves HTTPS and talks HTTPS to its peers; null for plain HTTP. */
+  tls: NodeTls | null;
+  /** --tokens-file: every public request then needs a token of a sufficient role; null for an open API. */
+  tokens: TokenTable | null;
+  /** Where `tokens` came from, read again on SIGHUP. */
+  tokensFile: string | null;
 }
 
 function positiveInteger(max: number): (text: string) => number {
@@ -67,6 +75,10 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(checked(parseDuration)))
     .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(checked(parseDuration)))
     .addOption(new Option('--cluster-secret-file <path>', 'file holding the secret shared by every node (or env WAREHOUSE_CLUSTER_SECRET)').env('WAREHOUSE_CLUSTER_SECRET_FILE'))
+    .addOption(new Option('--cert <file>', 'PEM certificate: serve HTTPS (needs --key; every node of the cluster must have one)').env('WAREHOUSE_CERT'))
+    .addOption(new Option('--key <file>', 'PEM private key of --cert').env('WAREHOUSE_KEY'))
+    .addOption(new Option('--ca <file>', 'with --cert: the CA that signed the other nodes\' certificates (default: the system\'s CAs)').env('WAREHOUSE_CA'))
+    .addOption(new Option('--tokens-file <file>', 'client tokens, one "ROLE TOKEN" a line (roles: read, write, admin): every public request then needs one').env('WAREHOUSE_TOKENS_FILE'))
     .addOption(new Option('--log-level <level>', 'log level').env('WAREHOUSE_LOG_LEVEL').default('info').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
@@ -87,6 +99,10 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     tombstoneGrace: number;
     logLevel: string;
     clusterSecretFile?: string;
+    cert?: string;
+    key?: string;
+    ca?: string;
+    tokensFile?: string;
   }>();
   const port = options.port;
   if (!options.advertise && options.host === '0.0.0.0') {
@@ -99,6 +115,21 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
   if (options.coordinator && options.join) {
     program.error('error: --join is for the gossip mode; with --coordinator the nodes find each other in etcd');
   }
+  if ((options.cert === undefined) !== (options.key === undefined)) program.error('error: --cert and --key go together');
+  // WAREHOUSE_CA also tells the CLI which CA to trust, so a plain node (the demo's) started from that shell ignores it.
+  if (options.ca !== undefined && options.cert === undefined && program.getOptionValueSource('ca') !== 'env') {
+    program.error('error: --ca is for a node serving HTTPS: add --cert and --key');
+  }
+  const loaded = <T>(load: () => T): T => {
+    try {
+      return load();
+    } catch (error) {
+      return program.error(`error: ${(error as Error).message}`);
+    }
+  };
+  const { cert, key, ca, tokensFile } = options;
+  const tls = cert !== undefined && key !== undefined ? loaded(() => loadNodeTls(cert, key, ca)) : null;
+  const tokens = tokensFile !== undefined ? loaded(() => loadTokensFile(tokensFile)) : null;
   return {
     host: options.host,
     port,
@@ -116,5 +147,8 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     logLevel: options.logLevel,
     clusterSecretFile: options.clusterSecretFile ?? null,
     clusterSecretEnv: process.env.WAREHOUSE_CLUSTER_SECRET || undefined,
+    tls,
+    tokens,
+    tokensFile: tokensFile ?? null,
   };
 }

@@ -24,6 +24,7 @@ import { locate } from '../dashboard/locate.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
 import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
+import { loadTokensFile } from '../security/tokens.js';
 import type { NodeConfig } from './config.js';
 
 const JOINED_KEY = 'joined';
@@ -105,6 +106,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     timeoutMs: config.requestTimeoutMs,
     secret: clusterSecret.secret,
     localAddress: isIP(config.host) ? config.host : undefined,
+    tls: config.tls ? { ca: config.tls.ca } : null,
     observe: (peer, path, seconds, ok) => metrics.peerRequest(peer, path, seconds, ok),
   });
   const membershipOptions = {
@@ -201,9 +203,21 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     };
   };
 
+  let tokens = config.tokens;
+  // Tokens are added and revoked without a restart: SIGHUP reads the file again; a broken file keeps the tokens in force.
+  const reloadTokens = (): void => {
+    try {
+      tokens = loadTokensFile(config.tokensFile!);
+      logger.info({ file: config.tokensFile, tokens: tokens.entries.length }, 'tokens reloaded');
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'tokens not reloaded: the ones loaded before stay in force');
+    }
+  };
+  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
   const server = buildServer(
     {
       heartbeat,
+      traffic: () => traffic.traffic(),
       stats: () => ({ node: self.id, records: store.count(), heapUsedBytes: process.memoryUsage().heapUsed, rssBytes: process.memoryUsage.rss() }),
       leader: () => membership.status(),
       receiveGossip: (gossip) => membership.receiveGossip(gossip),
@@ -233,11 +247,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
         },
       },
     },
-    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret },
+    { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret, tls: config.tls, tokens: tokens && (() => tokens!) },
   );
   registerMetrics(server, metrics);
-  const traffic = new TrafficMeter(self.id, metrics.requestDuration, LATENCY_BUCKETS);
-  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, requestTimeoutMs: config.requestTimeoutMs });
+  const watch = new ClusterWatch({ heartbeat, peers: () => membership.peerView(), traffic, client: peers });
   registerDashboard(server, {
     snapshot: () => watch.snapshot(),
     traffic: () => traffic.traffic(),
@@ -276,6 +289,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   placement?.start(config.heartbeatIntervalMs);
   reachability?.start();
   traffic.start();
+  if (config.tokensFile) process.on('SIGHUP', reloadTokens);
   await store.putMeta(LAST_ALIVE_KEY, Date.now());
   const aliveTimer = setInterval(
     () => void store.putMeta(LAST_ALIVE_KEY, Date.now()).catch(() => {}),
@@ -288,6 +302,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   return {
     rejected,
     async stop() {
+      process.off('SIGHUP', reloadTokens);
       clearInterval(aliveTimer);
       traffic.stop();
       placement?.stop();

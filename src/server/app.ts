@@ -4,8 +4,10 @@ import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
+  EmptyRequest,
   ErrorBody,
   Gossip,
+  INTERNAL_HEARTBEAT_PATH,
   GossipRejection,
   Heartbeat,
   ReplicaReadRequest,
@@ -28,11 +30,17 @@ import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coo
 import { UnavailableError } from '../replication/coordinator.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
+import { INTERNAL_TRAFFIC_PATH, Traffic } from '../protocol/dashboard.js';
 import { guardInternalRoutes } from '../security/internal-guard.js';
+import { guardPublicRoutes } from '../security/access-guard.js';
+import type { NodeTls } from '../security/tls.js';
+import type { TokenTable } from '../security/tokens.js';
 
 export interface NodeServices {
   heartbeat(): Heartbeat;
   stats(): NodeStats;
+  /** The document requests this node answered lately (the dashboard's charts). */
+  traffic(): Traffic;
   leader(): { isLeader: boolean; leader: NodeId | null };
   receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   documents: {
@@ -56,6 +64,10 @@ export interface ServerOptions {
   maxInternalBytes: number;
   /** Shared by every member; signs and checks every internal request and answer. */
   clusterSecret: string;
+  /** Serve HTTPS with this certificate; null for plain HTTP. */
+  tls: NodeTls | null;
+  /** Require a token of a sufficient role on every public route; null for an open API. */
+  tokens: (() => TokenTable) | null;
 }
 
 const KeyParams = Type.Object({ key: Type.String() });
@@ -79,7 +91,11 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     ajv: { customOptions: { coerceTypes: false } },
     // Errors fastify raises before routing (a malformed URL) get the same one-line body as ours.
     frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.message.split('\n')[0] ?? 'Bad request'),
+    // Typed as the plain HTTP server either way: the routes cannot tell.
+    ...((options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}) as object),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  const scheme = options.tls ? 'https' : 'http';
+  if (options.tokens) guardPublicRoutes(app, options.tokens);
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLargeError(options.maxValueBytes));
@@ -106,7 +122,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       const { isLeader, leader } = services.leader();
       if (isLeader) return done();
       if (leader === null) return sendError(reply, 503, 'No leader elected yet', null);
-      void reply.header('location', `http://${leader}${request.url}`);
+      void reply.header('location', `${scheme}://${leader}${request.url}`);
       sendError(reply, 307, 'Not the leader', leader);
     });
 
@@ -182,6 +198,9 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       }
       return answer;
     });
+
+    internal.post(INTERNAL_HEARTBEAT_PATH, { schema: { body: EmptyRequest, response: { 200: Heartbeat } } }, () => services.heartbeat());
+    internal.post(INTERNAL_TRAFFIC_PATH, { schema: { body: EmptyRequest, response: { 200: Traffic } } }, () => services.traffic());
 
     internal.post(
       '/internal/v1/replicas/write',

@@ -3,6 +3,7 @@
 import { Pool } from 'undici';
 import type { NodeId } from '../protocol/schemas.js';
 import { AUTH_HEADER, signRequest, verifyResponse } from '../security/cluster-auth.js';
+import { describeConnectionFailure } from '../security/tls.js';
 
 export class PeerError extends Error {
   constructor(
@@ -28,6 +29,8 @@ export interface PeerClientOptions {
    * firewall rule between two loopback addresses cuts exactly one link.
    */
   localAddress?: string;
+  /** Peers serve HTTPS (this node does): their certificates are checked against this CA, the system's when absent. */
+  tls?: { ca?: Buffer } | null;
   /** Told the duration of every request (metrics); must be cheap, it runs on the replication path. */
   observe?: (peer: NodeId, path: string, seconds: number, ok: boolean) => void;
 }
@@ -54,6 +57,11 @@ export class PeerClient {
   private readonly failingSince = new Map<NodeId, number>();
 
   constructor(private readonly options: PeerClientOptions) {}
+
+  /** Whether this node talks HTTPS to its peers. */
+  get tls(): boolean {
+    return Boolean(this.options.tls);
+  }
 
   async post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T, options: PostOptions = {}): Promise<T> {
     const silent = this.silentUntil.get(peer);
@@ -101,7 +109,7 @@ export class PeerClient {
         this.pools.delete(peer);
         void pool.destroy().catch(() => {});
       }
-      throw new PeerError(`${peer}${path}: ${(error as Error).message}`, null);
+      throw new PeerError(`${peer}${path}: ${describeConnectionFailure(error)}`, null);
     }
     this.answered(peer);
     if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {
@@ -154,12 +162,14 @@ export class PeerClient {
   private pool(peer: NodeId): Pool {
     let pool = this.pools.get(peer);
     if (!pool) {
-      pool = new Pool(`http://${peer}`, {
+      const { tls } = this.options;
+      pool = new Pool(`${tls ? 'https' : 'http'}://${peer}`, {
         connections: this.options.connectionsPerPeer ?? 8,
         keepAliveTimeout: 30_000,
         connectTimeout: this.options.timeoutMs,
         // A top-level option: undici's connector overrides one set inside `connect`.
         ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
+        ...(tls?.ca ? { connect: { ca: tls.ca } } : {}),
       });
       this.pools.set(peer, pool);
     }

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { LocalCluster, type LocalClusterOptions } from '../../src/local-cluster/local-cluster.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { REPO_ROOT } from './cli.js';
@@ -46,15 +46,16 @@ export interface HttpAnswer {
   text: string;
 }
 
-/** One plain HTTP request (no redirects followed, no retries). */
+/** One HTTP request (no redirects followed, no retries); `dispatcher` for HTTPS with a test CA. */
 export async function http(
   method: 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH',
   url: string,
   body?: string | Buffer,
   headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' },
   timeoutMs = 5000,
+  dispatcher?: Dispatcher,
 ): Promise<HttpAnswer> {
-  const response = await request(url, { method, body, headers, signal: AbortSignal.timeout(timeoutMs) });
+  const response = await request(url, { method, body, headers, signal: AbortSignal.timeout(timeoutMs), dispatcher });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 

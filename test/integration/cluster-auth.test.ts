@@ -19,6 +19,8 @@ const ROUTES: [string, string][] = [
   ['/internal/v1/replicas/read', JSON.stringify({ keys: [] })],
   ['/internal/v1/sync/digest', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [] })],
   ['/internal/v1/sync/keys', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [0] })],
+  ['/internal/v1/heartbeat', '{}'],
+  ['/internal/v1/traffic', '{}'],
 ];
 
 function assertOneLineJsonError(answer: HttpAnswer, status: number): void {

@@ -4,30 +4,18 @@
 // and the replication-factor warning, and locates a key's copies.
 // Screenshots of each state go to $WAREHOUSE_SCREENSHOT_DIR or a temp folder.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { fastCluster, http, inParallel, makeKeys, tempDir, withLogs } from '../helpers/integration.js';
+import { launchBrowser, noBrowser } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LEADER = '127.0.0.1:21301';
 const WATCHED = '127.0.0.1:21302';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
-
-describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip }, () => {
+describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip: noBrowser }, () => {
   let cluster: LocalCluster;
   let context: BrowserContext;
   let page: Page;
@@ -45,12 +33,7 @@ describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip }, (
     await cluster.start([21301, 21302, 21303]);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), LEADER);
     assert.equal((await http('PUT', `http://${LEADER}/v1/documents/${key}`, '{"name": "Tesla\'s death ray"}')).status, 201);
-    context = await chromium.launchPersistentContext(tempDir('chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1200, height: 900 },
-    });
+    context = await launchBrowser();
     page = await context.newPage();
   });
 

@@ -95,6 +95,12 @@ describe('judgeAnswer', () => {
     assert.deepEqual(judgeAnswer(answer(415, '')), { kind: 'invalid', message: 'The request was rejected (HTTP 415)' });
   });
 
+  it('reports a refused token with the server\'s line: retrying cannot help', () => {
+    assert.deepEqual(judgeAnswer(answer(401, { error: 'Unauthorized: unknown token' })), { kind: 'denied', status: 401, message: 'Unauthorized: unknown token' });
+    assert.deepEqual(judgeAnswer(answer(403, { error: 'Forbidden: x' })), { kind: 'denied', status: 403, message: 'Forbidden: x' });
+    assert.deepEqual(judgeAnswer(answer(403, 'not json')), { kind: 'denied', status: 403, message: 'Forbidden' });
+  });
+
   it('reports anything else as unexpected', () => {
     assert.deepEqual(judgeAnswer(answer(500, { error: 'boom' })), { kind: 'unexpected', message: 'Unexpected answer: HTTP 500 boom' });
   });

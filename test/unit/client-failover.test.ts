@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
-import { InvalidRequestError, UnavailableError, WarehouseClient, type Heartbeat } from '../../src/client/index.js';
+import { AccessDeniedError, InvalidRequestError, UnavailableError, WarehouseClient, type Heartbeat } from '../../src/client/index.js';
 
 const KEY = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
 
@@ -23,6 +23,8 @@ class FakeNode {
   term = 1;
   /** Overrides the document answer (status and body) when set. */
   answer: { status: number; body: unknown } | null = null;
+  /** When set, every request without `Authorization: Bearer <token>` gets a 401, as with --tokens-file. */
+  token: string | null = null;
   readonly seen: Seen[] = [];
   /** The Idempotency-Key of each request in `seen`. */
   readonly idempotencyKeys: (string | undefined)[] = [];
@@ -54,6 +56,7 @@ class FakeNode {
     const send = (status: number, payload: unknown, raw?: string): void => {
       response.writeHead(status, { 'content-type': 'application/json' }).end(raw ?? JSON.stringify(payload));
     };
+    if (this.token !== null && request.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: 'Unauthorized: unknown token' });
     if (request.url === '/v1/heartbeat') return send(200, this.heartbeat());
     this.seen.push({ method: request.method!, url: request.url!, body, contentType: request.headers['content-type'] });
     this.idempotencyKeys.push(request.headers['idempotency-key'] as string | undefined);
@@ -121,10 +124,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(size: number, options: { failoverTimeoutMs?: number; seed?: number } = {}) {
+async function setup(size: number, options: { failoverTimeoutMs?: number; seed?: number; token?: string } = {}) {
   const cluster = await FakeCluster.start(size);
   cleanups.push(() => cluster.stop());
+  if (options.token) for (const node of cluster.nodes) node.token = options.token;
   const client = await WarehouseClient.connect({
+    token: options.token,
     seeds: [cluster.nodes[options.seed ?? 0]!.id],
     heartbeatIntervalMs: 50,
     requestTimeoutMs: 1000,
@@ -185,6 +190,29 @@ describe('WarehouseClient', () => {
     cluster.nodes[0]!.answer = { status: 413, body: { error: 'Value is larger than the limit of 8 bytes' } };
     await assert.rejects(client.set(KEY, '"long value"'), new InvalidRequestError('Value is larger than the limit of 8 bytes'));
     assert.equal(cluster.nodes[0]!.seen.length, 1);
+  });
+
+  it('sends its token with every request; a refused token fails at once, without a failover wait', async () => {
+    const { cluster, client } = await setup(2, { token: 'a-token-0123456789', failoverTimeoutMs: 60_000 });
+    await client.set(KEY, '{"a": 1}');
+    assert.equal((await client.get(KEY)).found, true);
+    const leader = cluster.nodes[0]!;
+    leader.answer = { status: 403, body: { error: 'Forbidden: a read token cannot write documents (needs write)' } };
+    await assert.rejects(client.set(KEY, '1'), new AccessDeniedError('Forbidden: a read token cannot write documents (needs write)', 403));
+    assert.equal(leader.seen.length, 3);
+    leader.answer = null;
+    // The nodes restarted with other tokens: the next command says so, within one request.
+    for (const node of cluster.nodes) node.token = 'another-token-0123456789';
+    const started = Date.now();
+    await assert.rejects(client.get(KEY), (error: Error) => error instanceof AccessDeniedError && error.status === 401 && error.message === 'Unauthorized: unknown token');
+    assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+  });
+
+  it('fails to connect at once when the nodes refuse its token', async () => {
+    const cluster = await FakeCluster.start(2);
+    cleanups.push(() => cluster.stop());
+    for (const node of cluster.nodes) node.token = 'a-token-0123456789';
+    await assert.rejects(WarehouseClient.connect({ seeds: [cluster.nodes[1]!.id], failoverTimeoutMs: 60_000 }), new AccessDeniedError('Unauthorized: unknown token', 401));
   });
 
   it('follows a redirect to the new leader and reports the change', async () => {

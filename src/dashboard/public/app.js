@@ -7,7 +7,11 @@ const HISTORY = 120; // points kept in each chart (one a snapshot, two a second)
 const SWITCH_AFTER_MS = 1500; // silence on the stream before trying another node
 
 const $ = (id) => document.getElementById(id);
-let base = ''; // '' = the node that served the page, else http://HOST:PORT
+let base = ''; // '' = the node that served the page, else http(s)://HOST:PORT
+// A node with --tokens-file wants a token: /ui/#token=TOKEN (a fragment never reaches a server or its logs).
+// EventSource sets no headers, so the token travels as the access_token query parameter.
+const token = new URLSearchParams(location.hash.slice(1)).get('token');
+const auth = token ? `?access_token=${encodeURIComponent(token)}` : '';
 let source = null;
 let lastSnapshot = null;
 let silenceTimer = null;
@@ -41,7 +45,7 @@ function ago(ms) {
 function connect(nextBase) {
   if (source) source.close();
   base = nextBase;
-  source = new EventSource(`${base}/v1/events`);
+  source = new EventSource(`${base}/v1/events${auth}`);
   source.onmessage = (event) => {
     clearTimeout(silenceTimer);
     silenceTimer = null;
@@ -65,7 +69,7 @@ function switchNode() {
   }
   const next = candidates[Math.floor(Math.random() * candidates.length)];
   lastSnapshot = { ...lastSnapshot, node: next };
-  connect(`http://${next}`);
+  connect(`${location.protocol}//${next}`);
   silenceTimer = setTimeout(switchNode, SWITCH_AFTER_MS);
 }
 
@@ -182,7 +186,7 @@ async function locate(event) {
   const table = $('copies');
   text(error, '');
   try {
-    const response = await fetch(`${base}/v1/locate/${encodeURIComponent(key)}`);
+    const response = await fetch(`${base}/v1/locate/${encodeURIComponent(key)}${auth}`);
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
     const rows = table.tBodies[0];
