@@ -3,29 +3,9 @@
 import { dirname, resolve } from 'node:path';
 import { accessSync, constants } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checked, wholeNumber } from '../src/common/args.js';
+import { parseDuration } from '../src/common/duration.js';
 import { DEFAULT_MEMORY_DOCUMENTS, PHASE_NAMES, defaultOptions, type BenchOptions, type PhaseName } from './options.js';
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-
-function parseDurationMs(text: string, allowZero = false): number {
-  if (allowZero && /^\s*0\s*(ms|s|m)?\s*$/.test(text)) return 0;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(text);
-  const ms = match ? Math.round(Number(match[1]) * DURATION_UNITS[match[2]!]!) : NaN;
-  if (!(ms > 0)) throw new InvalidArgumentError(`"${text}" is not a duration (e.g. 500ms, 10s, 1m)`);
-  return ms;
-}
-
-/** Whole numbers, with optional _ or , separators and a k or M suffix: 200, 10_000, 100k, 1M. */
-function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
-  return (text) => {
-    const match = /^(\d+)([kKmM]?)$/.exec(text.trim().replace(/[_,]/g, ''));
-    const value = match ? Number(match[1]) * (match[2] === '' ? 1 : match[2]!.toLowerCase() === 'k' ? 1000 : 1_000_000) : NaN;
-    if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
-      throw new InvalidArgumentError(`"${text}" is not a whole number from ${min} to ${max}`);
-    }
-    return value;
-  };
-}
 
 function parseTarget(text: string): string {
   const match = /^([^\s:/]+):(\d{1,5})$/.exec(text.trim());
@@ -66,8 +46,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     .option('--replication-factor <n>', 'replication factor of the local cluster', wholeNumber(1, 64), defaults.replicationFactor)
     .option('--target <host:port>', 'benchmark a running cluster through this node (the leader is followed) instead of starting one', parseTarget)
     .option('--concurrency <n>', 'requests in flight in the concurrent phases', wholeNumber(1, 10_000), defaults.concurrency)
-    .addOption(new Option('--duration <duration>', 'how long each phase runs').default(defaults.durationMs, '10s').argParser((text) => parseDurationMs(text)))
-    .addOption(new Option('--warmup <duration>', 'unmeasured SETs then GETs against each target first (0 for none)').default(defaults.warmupMs, '2s').argParser((text) => parseDurationMs(text, true)))
+    .addOption(new Option('--duration <duration>', 'how long each phase runs').default(defaults.durationMs, '10s').argParser(checked((text) => parseDuration(text))))
+    .addOption(new Option('--warmup <duration>', 'unmeasured SETs then GETs against each target first (0 for none)').default(defaults.warmupMs, '2s').argParser(checked((text) => parseDuration(text, { allowZero: true }))))
     .option('--requests <n>', 'requests per phase instead of a duration', wholeNumber(1))
     .addOption(new Option('--phases <list>', `comma-separated subset of: ${PHASE_NAMES.join(', ')}`).argParser(parsePhases))
     .addOption(new Option('--compare <system>', 'run every phase against a local etcd cluster too, alternating').choices(['etcd']))

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
-import { checked } from '../src/common/args.js';
+import { checked, wholeNumber } from '../src/common/args.js';
 import { parseDuration } from '../src/common/duration.js';
 import { closedLoop, type LoopResult } from './loop.js';
 import { WarehouseTarget } from './store-target.js';
@@ -24,11 +24,7 @@ interface RepairOptions {
 }
 
 function parseOptions(argv: string[]): RepairOptions {
-  const whole = checked((text: string) => {
-    const value = Number(text.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`"${text}" is not a whole number above zero`);
-    return value;
-  });
+  const whole = wholeNumber(1);
   const program = new Command('bench:repair')
     .addOption(new Option('--documents <n>', 'documents loaded before the node loss').default(100_000).argParser(whole))
     .addOption(new Option('--concurrency <n>', 'requests in flight').default(64).argParser(whole))

@@ -1,28 +1,12 @@
 #!/usr/bin/env node
 // `npm run chaos -- [options]`: one chaos run against a local cluster of real
 // node processes; prints the verdicts and exits 0 when verdicts 1-3 pass.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parseDuration } from '../src/common/duration.js';
+import { checked, wholeNumber } from '../src/common/args.js';
 import type { FaultKind } from './history.js';
 import { DEFAULT_ETCD_BIN } from '../src/local-cluster/etcd-cluster.js';
 import { DEFAULT_OPTIONS, type ChaosOptions, type ChaosResult, recheck, runChaos } from './run.js';
-
-function wrap<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      throw new InvalidArgumentError((error as Error).message);
-    }
-  };
-}
-
-function whole(min: number): (text: string) => number {
-  return wrap((text) => {
-    if (!/^\d+$/.test(text) || Number(text) < min) throw new Error(`"${text}" is not a whole number ≥ ${min}`);
-    return Number(text);
-  });
-}
 
 const FAULTS: FaultKind[] = ['kill', 'pause', 'partition', 'etcd'];
 
@@ -47,39 +31,39 @@ function parseMix(text: string): ChaosOptions['mix'] {
 const d = (ms: number) => (ms < 1000 ? `${ms}ms` : `${ms / 1000}s`);
 const program = new Command('chaos')
   .description('Run a Warehouse 13 cluster under a concurrent workload while a nemesis injects faults, then check the history.')
-  .addOption(new Option('--nodes <n>', 'node processes').default(DEFAULT_OPTIONS.nodes).argParser(whole(1)))
-  .addOption(new Option('--replication-factor <n>', 'copies of every key').default(DEFAULT_OPTIONS.replicationFactor).argParser(whole(1)))
-  .addOption(new Option('--clients <n>', 'concurrent clients, each with its own connection').default(DEFAULT_OPTIONS.clients).argParser(whole(1)))
-  .addOption(new Option('--duration <duration>', 'how long the workload runs').default(DEFAULT_OPTIONS.durationMs, d(DEFAULT_OPTIONS.durationMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--keys <n>', 'live keys at any time (contended by all clients)').default(DEFAULT_OPTIONS.keys).argParser(whole(1)))
-  .addOption(new Option('--ops-per-key <n>', 'ops after which a key is retired for a fresh one (0: never)').default(DEFAULT_OPTIONS.opsPerKey).argParser(whole(0)))
-  .addOption(new Option('--faults <list>', 'comma-separated: kill, pause, partition, etcd (pauses etcd members; with --coordinator etcd) or none').default(DEFAULT_OPTIONS.faults, DEFAULT_OPTIONS.faults.join(',')).argParser(wrap(parseFaults)))
-  .addOption(new Option('--seed <n>', 'seed of every random choice (default: random)').argParser(whole(0)))
+  .addOption(new Option('--nodes <n>', 'node processes').default(DEFAULT_OPTIONS.nodes).argParser(wholeNumber(1)))
+  .addOption(new Option('--replication-factor <n>', 'copies of every key').default(DEFAULT_OPTIONS.replicationFactor).argParser(wholeNumber(1)))
+  .addOption(new Option('--clients <n>', 'concurrent clients, each with its own connection').default(DEFAULT_OPTIONS.clients).argParser(wholeNumber(1)))
+  .addOption(new Option('--duration <duration>', 'how long the workload runs').default(DEFAULT_OPTIONS.durationMs, d(DEFAULT_OPTIONS.durationMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--keys <n>', 'live keys at any time (contended by all clients)').default(DEFAULT_OPTIONS.keys).argParser(wholeNumber(1)))
+  .addOption(new Option('--ops-per-key <n>', 'ops after which a key is retired for a fresh one (0: never)').default(DEFAULT_OPTIONS.opsPerKey).argParser(wholeNumber(0)))
+  .addOption(new Option('--faults <list>', 'comma-separated: kill, pause, partition, etcd (pauses etcd members; with --coordinator etcd) or none').default(DEFAULT_OPTIONS.faults, DEFAULT_OPTIONS.faults.join(',')).argParser(checked(parseFaults)))
+  .addOption(new Option('--seed <n>', 'seed of every random choice (default: random)').argParser(wholeNumber(0)))
   .addOption(new Option('--out <dir>', 'results folder; each run gets <out>/<timestamp>-<seed>/').default(DEFAULT_OPTIONS.out))
-  .addOption(new Option('--warmup <duration>', 'no fault before this').default(DEFAULT_OPTIONS.warmupMs, d(DEFAULT_OPTIONS.warmupMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--cooldown <duration>', 'no fault during the last part of the workload').default(DEFAULT_OPTIONS.cooldownMs, d(DEFAULT_OPTIONS.cooldownMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--fault-min <duration>', 'shortest fault').default(DEFAULT_OPTIONS.faultMinMs, d(DEFAULT_OPTIONS.faultMinMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--fault-max <duration>', 'longest fault').default(DEFAULT_OPTIONS.faultMaxMs, d(DEFAULT_OPTIONS.faultMaxMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--gap-min <duration>', 'shortest quiet time between faults').default(DEFAULT_OPTIONS.gapMinMs, d(DEFAULT_OPTIONS.gapMinMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--gap-max <duration>', 'longest quiet time between faults').default(DEFAULT_OPTIONS.gapMaxMs, d(DEFAULT_OPTIONS.gapMaxMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--max-faults <n>', 'at most this many faults').argParser(whole(0)))
-  .addOption(new Option('--max-partitions <n>', 'at most this many partitions').argParser(whole(0)))
-  .addOption(new Option('--mix <weights>', 'op mix').default(DEFAULT_OPTIONS.mix, 'get=0.45,set=0.45,delete=0.1').argParser(wrap(parseMix)))
-  .addOption(new Option('--think <duration>', 'mean pause between two ops of one client').default(DEFAULT_OPTIONS.thinkMs, d(DEFAULT_OPTIONS.thinkMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--reconnect-every <n>', 'a client reconnects (fresh leader discovery) after about n ops; 0: never').default(DEFAULT_OPTIONS.reconnectEvery).argParser(whole(0)))
-  .addOption(new Option('--heartbeat-interval <duration>', 'nodes: --heartbeat-interval').default(DEFAULT_OPTIONS.heartbeatIntervalMs, d(DEFAULT_OPTIONS.heartbeatIntervalMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--failure-timeout <duration>', 'nodes: --failure-timeout').default(DEFAULT_OPTIONS.failureTimeoutMs, d(DEFAULT_OPTIONS.failureTimeoutMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--anti-entropy-interval <duration>', 'nodes: --anti-entropy-interval').default(DEFAULT_OPTIONS.antiEntropyIntervalMs, d(DEFAULT_OPTIONS.antiEntropyIntervalMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--node-request-timeout <duration>', 'nodes: --request-timeout').default(DEFAULT_OPTIONS.nodeRequestTimeoutMs, d(DEFAULT_OPTIONS.nodeRequestTimeoutMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--client-request-timeout <duration>', 'clients: limit of one HTTP request').default(DEFAULT_OPTIONS.clientRequestTimeoutMs, d(DEFAULT_OPTIONS.clientRequestTimeoutMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--client-failover-timeout <duration>', 'clients: how long an op retries through a failover').default(DEFAULT_OPTIONS.clientFailoverTimeoutMs, d(DEFAULT_OPTIONS.clientFailoverTimeoutMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--convergence-timeout <duration>', 'verdict 3: replicas must agree within this after the last heal').default(DEFAULT_OPTIONS.convergenceTimeoutMs, d(DEFAULT_OPTIONS.convergenceTimeoutMs)).argParser(wrap(parseDuration)))
-  .addOption(new Option('--partition-settle <duration>', 'anomalies this long after a partition healed are still attributed to it').default(DEFAULT_OPTIONS.partitionSettleMs, d(DEFAULT_OPTIONS.partitionSettleMs)).argParser(wrap(parseDuration)))
+  .addOption(new Option('--warmup <duration>', 'no fault before this').default(DEFAULT_OPTIONS.warmupMs, d(DEFAULT_OPTIONS.warmupMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--cooldown <duration>', 'no fault during the last part of the workload').default(DEFAULT_OPTIONS.cooldownMs, d(DEFAULT_OPTIONS.cooldownMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--fault-min <duration>', 'shortest fault').default(DEFAULT_OPTIONS.faultMinMs, d(DEFAULT_OPTIONS.faultMinMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--fault-max <duration>', 'longest fault').default(DEFAULT_OPTIONS.faultMaxMs, d(DEFAULT_OPTIONS.faultMaxMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--gap-min <duration>', 'shortest quiet time between faults').default(DEFAULT_OPTIONS.gapMinMs, d(DEFAULT_OPTIONS.gapMinMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--gap-max <duration>', 'longest quiet time between faults').default(DEFAULT_OPTIONS.gapMaxMs, d(DEFAULT_OPTIONS.gapMaxMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--max-faults <n>', 'at most this many faults').argParser(wholeNumber(0)))
+  .addOption(new Option('--max-partitions <n>', 'at most this many partitions').argParser(wholeNumber(0)))
+  .addOption(new Option('--mix <weights>', 'op mix').default(DEFAULT_OPTIONS.mix, 'get=0.45,set=0.45,delete=0.1').argParser(checked(parseMix)))
+  .addOption(new Option('--think <duration>', 'mean pause between two ops of one client').default(DEFAULT_OPTIONS.thinkMs, d(DEFAULT_OPTIONS.thinkMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--reconnect-every <n>', 'a client reconnects (fresh leader discovery) after about n ops; 0: never').default(DEFAULT_OPTIONS.reconnectEvery).argParser(wholeNumber(0)))
+  .addOption(new Option('--heartbeat-interval <duration>', 'nodes: --heartbeat-interval').default(DEFAULT_OPTIONS.heartbeatIntervalMs, d(DEFAULT_OPTIONS.heartbeatIntervalMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--failure-timeout <duration>', 'nodes: --failure-timeout').default(DEFAULT_OPTIONS.failureTimeoutMs, d(DEFAULT_OPTIONS.failureTimeoutMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--anti-entropy-interval <duration>', 'nodes: --anti-entropy-interval').default(DEFAULT_OPTIONS.antiEntropyIntervalMs, d(DEFAULT_OPTIONS.antiEntropyIntervalMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--node-request-timeout <duration>', 'nodes: --request-timeout').default(DEFAULT_OPTIONS.nodeRequestTimeoutMs, d(DEFAULT_OPTIONS.nodeRequestTimeoutMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--client-request-timeout <duration>', 'clients: limit of one HTTP request').default(DEFAULT_OPTIONS.clientRequestTimeoutMs, d(DEFAULT_OPTIONS.clientRequestTimeoutMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--client-failover-timeout <duration>', 'clients: how long an op retries through a failover').default(DEFAULT_OPTIONS.clientFailoverTimeoutMs, d(DEFAULT_OPTIONS.clientFailoverTimeoutMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--convergence-timeout <duration>', 'verdict 3: replicas must agree within this after the last heal').default(DEFAULT_OPTIONS.convergenceTimeoutMs, d(DEFAULT_OPTIONS.convergenceTimeoutMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(new Option('--partition-settle <duration>', 'anomalies this long after a partition healed are still attributed to it').default(DEFAULT_OPTIONS.partitionSettleMs, d(DEFAULT_OPTIONS.partitionSettleMs)).argParser(checked((text) => parseDuration(text))))
   .addOption(new Option('--strict', 'consensus mode: partition anomalies and non-linearizable keys fail the run (always on with --coordinator etcd)').default(false))
   .addOption(new Option('--coordinator <mode>', 'gossip, or etcd: the consistent mode on 3 local etcd members, each on its own loopback address').choices(['gossip', 'etcd']).default('gossip'))
   .addOption(new Option('--etcd-bin <path>', 'the etcd executable for --coordinator etcd').default(DEFAULT_ETCD_BIN))
   .addOption(new Option('--host-prefix <a.b.c>', 'nodes listen on <a.b.c>.2, .3, ... (default: a 127.x.y block unique to this process)'))
-  .addOption(new Option('--port <port>', 'port of every node (default: a free one)').argParser(whole(1)))
+  .addOption(new Option('--port <port>', 'port of every node (default: a free one)').argParser(wholeNumber(1)))
   .addOption(new Option('--keep-data', 'keep the nodes\' data dirs in the results folder').default(false))
   .addOption(new Option('--log-level <level>', 'nodes: --log-level').default(DEFAULT_OPTIONS.logLevel))
   .addOption(new Option('--recheck <dir>', 'no run: check the history in a results folder again and rewrite its verdicts and report'))

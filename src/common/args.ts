@@ -1,4 +1,4 @@
-// Flag parsers shared by the node's and the REPL's command lines.
+// Flag parsers shared by every command line: the node, the REPL, the benchmark and the chaos harness.
 import { InvalidArgumentError } from 'commander';
 
 /** Turns a parser's error into commander's one-line usage error instead of a stack trace. */
@@ -21,4 +21,16 @@ export function parseHost(text: string): string {
 /** Commander's error text as one `Error: …` line, a "Did you mean" hint folded in. */
 export function oneLineError(text: string): string {
   return `${text.replace(/^error:/, 'Error:').replace(/\s*\n\s*/g, ' ').trim()}\n`;
+}
+
+/** A parser of whole numbers from `min` to `max`, with optional _ or , separators and a k or M suffix: 200, 10_000, 100k, 1M. */
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
+  return checked((text) => {
+    const match = /^(\d+)([kKmM]?)$/.exec(text.trim().replace(/[_,]/g, ''));
+    const value = match ? Number(match[1]) * (match[2] === '' ? 1 : match[2]!.toLowerCase() === 'k' ? 1000 : 1_000_000) : NaN;
+    if (!(Number.isSafeInteger(value) && value >= min && value <= max)) {
+      throw new Error(`"${text}" is not a whole number ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}`);
+    }
+    return value;
+  });
 }

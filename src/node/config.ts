@@ -1,7 +1,7 @@
 // The node's command line: flags, their environment variables and defaults,
 // parsed by commander into one validated NodeConfig.
 import { Command, Option } from 'commander';
-import { checked, oneLineError, parseHost } from '../common/args.js';
+import { checked, oneLineError, parseHost, wholeNumber } from '../common/args.js';
 import { parseDuration } from '../common/duration.js';
 import { parseAddress, parsePort, formatAddress } from '../common/address.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../common/values.js';
@@ -37,14 +37,6 @@ export interface NodeConfig {
   tokensFile: string | null;
 }
 
-function positiveInteger(max: number): (text: string) => number {
-  return checked((text) => {
-    const value = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!(value >= 1 && value <= max)) throw new Error(`"${text}" is not a whole number from 1 to ${max}`);
-    return value;
-  });
-}
-
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2 };
 
 function parseSize(text: string): number {
@@ -66,7 +58,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--join <host:port>', 'any node of the cluster to join; omit to found a cluster').env('WAREHOUSE_JOIN').argParser(checked((text) => formatAddress(parseAddress(text)))))
     .addOption(new Option('--coordinator <url>', 'consistent mode: keep membership and leadership in etcd, etcd://HOST:PORT[,HOST:PORT...]').env('WAREHOUSE_COORDINATOR').argParser(checked(parseCoordinatorUrl)))
     .addOption(new Option('--cluster-name <name>', 'with --coordinator: the cluster\'s namespace in etcd, so clusters can share one').env('WAREHOUSE_CLUSTER_NAME').default(DEFAULT_CLUSTER_NAME).argParser(checked(parseClusterName)))
-    .addOption(new Option('--replication-factor <n>', 'copies kept of every document; must match the cluster').env('WAREHOUSE_REPLICATION_FACTOR').default(2).argParser(positiveInteger(64)))
+    .addOption(new Option('--replication-factor <n>', 'copies kept of every document; must match the cluster').env('WAREHOUSE_REPLICATION_FACTOR').default(2).argParser(wholeNumber(1, 64)))
     .addOption(new Option('--data-dir <dir>', 'where this node stores its data (default: ./data/HOST_PORT)').env('WAREHOUSE_DATA_DIR'))
     .addOption(new Option('--heartbeat-interval <duration>', 'how often nodes gossip').env('WAREHOUSE_HEARTBEAT_INTERVAL').default(1000, '1s').argParser(checked(parseDuration)))
     .addOption(new Option('--failure-timeout <duration>', 'silence after which a node is dropped').env('WAREHOUSE_FAILURE_TIMEOUT').default(10_000, '10s').argParser(checked(parseDuration)))

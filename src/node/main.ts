@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CLUSTER_NAME, type ClusterRepairStatus, type Heartbeat, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { createLogger } from '../common/logger.js';
+import { formatDuration } from '../common/duration.js';
 import { ReplicaStore } from '../storage/store.js';
 import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
 import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
@@ -71,9 +72,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     // Its peers have purged the tombstones of deletes it never saw: its old
     // copies would bring those documents back.
     await store.close();
-    const age = (ms: number) => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
     throw new StartupError(
-      `the data in ${config.dataDir} is ${age(Date.now() - lastAlive)} old, older than the tombstone grace period (${age(config.tombstoneGraceMs)}): ` +
+      `the data in ${config.dataDir} is ${formatDuration(Date.now() - lastAlive)} old, older than the tombstone grace period (${formatDuration(config.tombstoneGraceMs)}): ` +
         'deleted documents could come back. Move the data dir away and start empty (the cluster copies back what this node should hold), or raise --tombstone-grace',
     );
   }
