@@ -1,5 +1,6 @@
 // The edge of the membership machine: a timer feeds it the clock, HTTP carries
 // its gossip, and its events are logged, persisted and handed to listeners.
+import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { Gossip, GossipRejection, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
 import { PeerError, type PeerClient } from '../transport/peer-client.js';
@@ -96,8 +97,10 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     return this.machine.aliveIds();
   }
 
+  /** With wall-clock times: the machine runs on the monotonic clock, people read the wall one. */
   peerView(): readonly PeerView[] {
-    return this.machine.peerView();
+    const offset = Date.now() - performance.now();
+    return this.machine.peerView().map((peer) => (peer.lastHeard === null ? peer : { ...peer, lastHeard: peer.lastHeard + offset }));
   }
 
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined> {
@@ -111,7 +114,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
   async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
     this.peers.heard(gossip.from.id);
-    const result = this.machine.receive(Date.now(), gossip, false);
+    const result = this.machine.receive(performance.now(), gossip, false);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
     if (answer.term > this.persistedTerm) await this.persist();
@@ -123,7 +126,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
   }
 
   private step(): void {
-    this.machine.tick(Date.now());
+    this.machine.tick(performance.now());
     this.flush();
   }
 
@@ -153,7 +156,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
             this.options.logger.warn({ peer: to, claims: answer.from.id }, 'a peer answered under another id');
             return;
           }
-          this.machine.receive(Date.now(), answer);
+          this.machine.receive(performance.now(), answer);
           this.flush();
         },
         (error: Error) => {

@@ -1,5 +1,6 @@
 // The gossip mode's start: the peers this node remembers or learns from its
 // join target, then the membership machine and its driver.
+import { performance } from 'node:perf_hooks';
 import type { NodeInfo, RepairStatus } from '../protocol/schemas.js';
 import type { Logger } from '../common/logger.js';
 import type { PeerClient } from '../transport/peer-client.js';
@@ -54,7 +55,7 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
       failureTimeoutMs: options.failureTimeoutMs,
       clusterId: options.clusterId,
     },
-    { now: Date.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
+    { now: performance.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
   return new MembershipDriver(machine, options.peers, {
     tickMs: Math.min(100, Math.ceil(options.heartbeatIntervalMs / 2)),
