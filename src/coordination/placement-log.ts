@@ -5,6 +5,7 @@
 // it, so a node keeps the copies it handed over while the history is unsettled.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../common/logger.js';
+import { UnavailableError } from '../common/errors.js';
 import { PlacementRecord, checker, type NodeId, type RepairStatus } from '../protocol/schemas.js';
 import { MAX_VIEWS, normalizedView, sameView, settleProblem, withView, type PlacementHistory } from './placement-history.js';
 
@@ -12,8 +13,6 @@ const isPlacementRecord = checker(PlacementRecord);
 const RECORD_ATTEMPTS = 3;
 /** Clean passes each node must finish after the snapshot: the first may have begun before it. */
 const PASSES_TO_SETTLE = 2;
-
-export class PlacementUnavailableError extends Error {}
 
 /** The etcd side: one key, written only by a node whose own member key still stands. */
 export interface PlacementStore {
@@ -104,7 +103,7 @@ export class PlacementLog {
       if (current !== null) {
         const next = withView(current, view);
         if (next === current) return current;
-        if (next.length > MAX_VIEWS) throw new PlacementUnavailableError(`The membership changed ${MAX_VIEWS} times without settling; the consistent mode answers once repair catches up`);
+        if (next.length > MAX_VIEWS) throw new UnavailableError(`The membership changed ${MAX_VIEWS} times without settling; the consistent mode answers once repair catches up`);
         if (await this.write(next)) {
           this.context.logger.info({ view: next.at(-1), views: next.length }, 'recorded a new placement view in etcd');
           return next;
@@ -113,7 +112,7 @@ export class PlacementLog {
       // Another leader wrote it, or it could not be read: read it again.
       this.history = null;
     }
-    throw new PlacementUnavailableError('Cannot record the current membership in etcd; the consistent mode answers once etcd does');
+    throw new UnavailableError('Cannot record the current membership in etcd; the consistent mode answers once etcd does');
   }
 
   private bounded<T>(call: Promise<T>): Promise<T> {

@@ -28,8 +28,6 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   peerView(): readonly PeerView[];
   /** The repair state each alive peer reported last. */
   peerRepairs(): ReadonlyMap<NodeId, RepairStatus | undefined>;
-  /** The term writes are versioned with, once it is durable (on disk, or in etcd). */
-  durableTerm(): Promise<number>;
   /** Gossip that arrived on our HTTP port, answered with our own view. */
   receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   /** The etcd endpoints' state; undefined in gossip mode. */

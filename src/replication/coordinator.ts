@@ -14,9 +14,8 @@ import { HybridClock, compareVersions } from './version.js';
 import { strictFanoutProblem, strictSurveyProblem } from './strict.js';
 import type { Fence } from '../coordination/fence.js';
 import type { PlacementHistory } from '../coordination/placement-history.js';
-import { PlacementUnavailableError, type PlacementTicket } from '../coordination/placement-log.js';
-
-export class UnavailableError extends Error {}
+import type { PlacementTicket } from '../coordination/placement-log.js';
+import { UnavailableError } from '../common/errors.js';
 
 export interface ClusterView {
   self: NodeId;
@@ -256,12 +255,7 @@ export class Coordinator {
   private async view(): Promise<View> {
     if (!this.strict) return { nodes: this.cluster.aliveNodes(), history: [], release: () => {} };
     const nodes = this.strict.placed();
-    try {
-      return { nodes, ...(await this.strict.placement.enter(nodes)) };
-    } catch (error) {
-      if (error instanceof PlacementUnavailableError) throw new UnavailableError(error.message);
-      throw error;
-    }
+    return { nodes, ...(await this.strict.placement.enter(nodes)) };
   }
 
   private strictProblem(key: string, view: View, placement: Placement, survey: Survey): string | null {

@@ -27,7 +27,7 @@ import { VALUE_ERROR, isJson, tooLargeError } from '../common/values.js';
 import type { Logger } from '../common/logger.js';
 import type { ReceiveResult } from '../membership/machine.js';
 import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coordinator.js';
-import { UnavailableError } from '../replication/coordinator.js';
+import { UnavailableError } from '../common/errors.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
 import { INTERNAL_TRAFFIC_PATH, Traffic } from '../protocol/dashboard.js';
