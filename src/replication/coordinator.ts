@@ -67,6 +67,8 @@ interface View {
 const MAX_WRITE_ATTEMPTS = 3;
 /** Keys whose last version this leader remembers (for answering with a silent owner); oldest forgotten first. */
 const ISSUED_MEMORY = 100_000;
+/** Background read repairs in flight at most; beyond it a read repairs nothing and anti-entropy catches up. */
+const MAX_READ_REPAIRS = 256;
 
 interface Placement {
   owners: NodeId[];
@@ -78,6 +80,7 @@ export class Coordinator {
   private readonly clock = new HybridClock();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly issued = new Map<string, Version>();
+  private readRepairs = 0;
   private announcement: { term: number; done: Promise<void> } | null = null;
 
   constructor(
@@ -350,9 +353,11 @@ export class Coordinator {
     owners.forEach((node, i) => {
       const answer = answers[i];
       if (answer === undefined || (answer && compareVersions(answer.version, found.version) >= 0)) return;
-      this.writeReplica(node, found, null).catch((error: Error) =>
-        this.logger.debug({ node, key: found.key, err: error.message }, 'read repair failed'),
-      );
+      if (this.readRepairs >= MAX_READ_REPAIRS) return;
+      this.readRepairs++;
+      this.writeReplica(node, found, null)
+        .catch((error: Error) => this.logger.debug({ node, key: found.key, err: error.message }, 'read repair failed'))
+        .finally(() => this.readRepairs--);
     });
   }
 }
