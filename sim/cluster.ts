@@ -3,8 +3,10 @@
 // over the node's MemoryStore, talking through the simulated network, on
 // virtual time. Membership is modelled, not run: a node sees as alive the
 // nodes it can reach, some (seeded) time after a change, as gossip would
-// tell it; the leader is the lowest id among the nodes that reach a majority,
-// and each new leader takes a higher term. Crashes lose what was not durable.
+// tell it, and follows the gossip mode's rule: the alive node that sorts
+// first leads, in a term above every term it hears. So each side of a
+// partition has its own leader (split brain), as in the real gossip mode.
+// Crashes lose what was not durable.
 import type { NodeId, ReplicaRecord, Version } from '../src/protocol/schemas.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/storage/memory-store.js';
 import { ReplicaBatcher } from '../src/replication/batcher.js';
@@ -47,6 +49,8 @@ export interface SimNode {
   view: NodeId[];
   /** The term this node knows (persisted: a restart keeps it). */
   term: number;
+  /** The leader this node follows (itself when it leads). */
+  leader: NodeId | null;
   crashes: number;
 }
 
@@ -71,8 +75,6 @@ export class SimCluster {
   readonly nodes: SimNode[];
   readonly network: SimNetwork;
   readonly ids: NodeId[];
-  leader: NodeId | null = null;
-  term = 0;
   /** Invariant violations noticed while the run goes on. */
   readonly violations: string[] = [];
   private topology = 0;
@@ -93,6 +95,7 @@ export class SimCluster {
         process: null,
         view: [...this.ids],
         term: 0,
+        leader: null,
         crashes: 0,
       };
       (node as { store: MemoryStore }).store = new CheckedStore({ now: () => scheduler.now(), durable: () => this.fsync(node) }, (entries) =>
@@ -101,7 +104,6 @@ export class SimCluster {
       return node;
     });
     for (const node of this.nodes) this.start(node);
-    this.elect();
     this.settleViews();
   }
 
@@ -140,9 +142,12 @@ export class SimCluster {
     this.changed();
   }
 
-  /** The leader's running process, if there is a leader. */
-  leaderProcess(): NodeProcess | null {
-    return this.leader ? this.node(this.leader).process : null;
+  /** The process a client that contacted `via` is sent to: the leader `via` follows, if `via` reaches it. */
+  leaderFor(via: NodeId): NodeProcess | null {
+    const node = this.node(via);
+    if (!node.process || !node.leader) return null;
+    const leader = this.node(node.leader);
+    return leader === node || this.reaches(node, leader) ? leader.process : null;
   }
 
   private reaches(a: SimNode, b: SimNode): boolean {
@@ -203,9 +208,8 @@ export class SimCluster {
     );
   }
 
-  /** Who can reach whom changed: elect if needed, and let every node notice in its own time. */
+  /** Who can reach whom changed: every node notices in its own time. */
   private changed(): void {
-    this.elect();
     const topology = ++this.topology;
     for (const node of this.nodes) {
       this.scheduler.after(uniform(this.rng, 0, this.options.detectionMs), () => {
@@ -214,30 +218,39 @@ export class SimCluster {
     }
   }
 
+  /**
+   * What gossip tells `node` once it has noticed a change: who is alive, and
+   * who leads in which term. A node that finds itself first elects itself
+   * above every term it hears; the others follow it, and take its term once it
+   * has claimed it.
+   */
   private notice(node: SimNode): void {
     if (!node.process) return;
-    const view = this.nodes.filter((other) => other === node || this.reaches(node, other)).map((other) => other.id);
-    const leader = this.leader ? this.node(this.leader) : null;
-    if (leader && (leader === node || this.reaches(node, leader))) this.setTerm(node, this.term);
+    const members = this.nodes.filter((other) => other === node || this.reaches(node, other));
+    const view = members.map((other) => other.id);
+    const first = members[0]!;
+    const highest = Math.max(...members.map((member) => member.term));
+    if (first === node) {
+      if (node.leader !== node.id || highest > node.term) {
+        node.leader = node.id;
+        this.raiseTerm(node, highest + 1);
+        // Its claim reaches the others with its next gossip.
+        for (const member of members) {
+          if (member !== node) this.scheduler.after(uniform(this.rng, 0, this.options.detectionMs / 4), () => this.notice(member));
+        }
+      }
+    } else {
+      node.leader = first.id;
+      // A claim below the term this node knows is not adopted: the leader goes above it once it hears of it.
+      if (first.leader === first.id) this.raiseTerm(node, first.term);
+    }
     if (view.join() === node.view.join()) return;
     node.view = view;
     node.process.repair.trigger();
   }
 
-  private elect(): void {
-    const majority = Math.floor(this.nodes.length / 2) + 1;
-    const eligible = (node: SimNode) => node.process !== null && this.nodes.filter((other) => other === node || this.reaches(node, other)).length >= majority;
-    const current = this.leader ? this.node(this.leader) : null;
-    if (current && eligible(current)) return;
-    const next = this.nodes.find(eligible) ?? null;
-    this.leader = next?.id ?? null;
-    if (!next) return;
-    this.term++;
-    this.setTerm(next, this.term);
-  }
-
-  private setTerm(node: SimNode, term: number): void {
-    if (term < node.term) this.violations.push(`term of ${node.id} went back from ${node.term} to ${term}`);
+  /** Terms only go up, as the membership machine's (its own simulator checks that). */
+  private raiseTerm(node: SimNode, term: number): void {
     node.term = Math.max(node.term, term);
   }
 
@@ -248,9 +261,10 @@ export class SimCluster {
     return sum;
   }
 
-  /** Every node sees every other, as after a heal that gossip has spread. */
+  /** Every node sees who it reaches and follows its leader, as once gossip has spread. */
   settleViews(): void {
     this.topology++;
+    for (const node of this.nodes) this.notice(node);
     for (const node of this.nodes) this.notice(node);
   }
 

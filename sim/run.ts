@@ -54,7 +54,7 @@ export function scenario(seed: number): { cluster: ClusterOptions; workload: Wor
     cluster: {
       nodes,
       replicationFactor: randomInt(rng, 2, 3),
-      network: { minDelayMs: 0.2, maxDelayMs, dropRate: pick(rng, [0, 0.01, 0.05]), timeoutMs: 1000 },
+      network: { minDelayMs: 0.2, maxDelayMs, dropRate: pick(rng, [0, 0.01, 0.05, 0.15]), timeoutMs: 1000 },
       detectionMs: pick(rng, [50, 500, 1500]),
       fsyncMs: pick(rng, [0.5, 5]),
       clockSkewMs: pick(rng, [0, 50]),
@@ -178,6 +178,10 @@ function historyProblems(cluster: SimCluster, history: readonly Op[]): string[] 
           `${key}: acknowledged ${op.f.toUpperCase()} #${op.id} (${op.version.join('.')}, ${op.result}) is lost; the owners hold ${final ? `${final.version.join('.')} ${final.value ?? '(deleted)'}` : 'nothing'}`,
         );
       }
+    }
+    const sameVersion = final && ops.find((op) => op.f !== 'get' && op.status === 'ok' && op.version && compareVersions(op.version, final.version) === 0);
+    if (final && sameVersion && sameVersion.value !== final.value) {
+      problems.push(`${key}: holds ${final.value ?? '(deleted)'} under the version acknowledged for #${sameVersion.id}, which wrote ${sameVersion.value ?? '(delete)'}`);
     }
     if (final && final.value !== null && !ops.some((op) => op.f === 'set' && op.value === final.value)) {
       problems.push(`${key}: holds ${final.value}, which no client wrote`);

@@ -1,13 +1,14 @@
 // Simulated clients: each one sends SET, DELETE and GET requests (some
-// conditional, every write with an idempotency key) to the leader's
-// Coordinator, retries a write that failed or timed out with the same key as
-// the real client does, and records every request in the history.
+// conditional, every write with an idempotency key) to the Coordinator of the
+// leader its node follows (in a partition, its side's leader), retries a write
+// that failed or timed out with the same key as the real client does, and
+// records every request in the history.
 import type { NodeId, Version, WriteResultKind } from '../src/protocol/schemas.js';
 import type { Condition } from '../src/replication/decide.js';
 import type { WriteOutcome } from '../src/replication/coordinator.js';
 import { pick, randomInt, uuid4, type Rng } from '../src/common/random.js';
 import type { Scheduler } from './scheduler.js';
-import type { SimCluster } from './cluster.js';
+import type { NodeProcess, SimCluster } from './cluster.js';
 
 export interface Op {
   id: number;
@@ -54,6 +55,12 @@ export async function runClients(scheduler: Scheduler, cluster: SimCluster, rng:
 
   async function runClient(client: number, random: Rng): Promise<void> {
     const seen = new Map<string, Version>();
+    // The node this client talks to; it moves to another when that one is down, as the client's failover does.
+    let via = pick(random, cluster.ids);
+    const leader = () => {
+      if (!cluster.node(via).process && cluster.up().length > 0) via = pick(random, cluster.up()).id;
+      return cluster.leaderFor(via);
+    };
     for (let n = 0; ; n++) {
       await scheduler.sleep(randomInt(random, 1, options.maxThinkMs));
       if (scheduler.elapsed() >= options.durationMs) return;
@@ -82,17 +89,17 @@ export async function runClients(scheduler: Scheduler, cluster: SimCluster, rng:
         error: null,
       };
       history.push(op);
-      await perform(op);
+      await perform(op, leader);
       op.complete = scheduler.elapsed();
       if (op.version && op.status === 'ok') seen.set(key, op.version);
     }
   }
 
-  async function perform(op: Op): Promise<void> {
+  async function perform(op: Op, leader: () => NodeProcess | null): Promise<void> {
     const tries = op.f === 'get' ? 1 : options.attempts;
     for (let attempt = 1; attempt <= tries; attempt++) {
       op.attempts = attempt;
-      const result = await once(op);
+      const result = await once(op, leader());
       if (result.status === 'ok') {
         op.status = 'ok';
         record(op, result.outcome);
@@ -105,8 +112,7 @@ export async function runClients(scheduler: Scheduler, cluster: SimCluster, rng:
     op.status = op.f === 'get' ? 'fail' : 'info';
   }
 
-  function once(op: Op): Promise<Attempt> {
-    const leader = cluster.leaderProcess();
+  function once(op: Op, leader: NodeProcess | null): Promise<Attempt> {
     if (!leader) return Promise.resolve({ status: 'fail', error: 'no leader' });
     op.node = leader.node;
     const request =
