@@ -57,7 +57,7 @@ export function scenario(seed: number): { cluster: ClusterOptions; workload: Wor
       network: { minDelayMs: 0.2, maxDelayMs, dropRate: pick(rng, [0, 0.01, 0.05, 0.15]), timeoutMs: 1000 },
       detectionMs: pick(rng, [50, 500, 1500]),
       fsyncMs: pick(rng, [0.5, 5]),
-      clockSkewMs: pick(rng, [0, 50]),
+      clockSkewMs: pick(rng, [0, 50, 1000]),
       antiEntropyIntervalMs: 2000,
       hintIntervalMs: 250,
     },
@@ -182,6 +182,14 @@ function historyProblems(cluster: SimCluster, history: readonly Op[]): string[] 
     const sameVersion = final && ops.find((op) => op.f !== 'get' && op.status === 'ok' && op.version && compareVersions(op.version, final.version) === 0);
     if (final && sameVersion && sameVersion.value !== final.value) {
       problems.push(`${key}: holds ${final.value ?? '(deleted)'} under the version acknowledged for #${sameVersion.id}, which wrote ${sameVersion.value ?? '(delete)'}`);
+    }
+    for (const read of ops) {
+      if (read.f !== 'get' || read.result !== 'found') continue;
+      const writer = ops.find((op) => op.f === 'set' && op.value === read.value);
+      if (!writer) problems.push(`${key}: GET #${read.id} read ${read.value}, which no client wrote`);
+      else if (writer.status === 'ok' && writer.attempts === 1 && writer.version && compareVersions(writer.version, read.version!) !== 0) {
+        problems.push(`${key}: GET #${read.id} read ${read.value} as ${read.version!.join('.')}, but it was written as ${writer.version.join('.')}`);
+      }
     }
     if (final && final.value !== null && !ops.some((op) => op.f === 'set' && op.value === final.value)) {
       problems.push(`${key}: holds ${final.value}, which no client wrote`);
