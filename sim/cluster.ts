@@ -90,7 +90,7 @@ export class SimCluster {
     this.nodes = this.ids.map((id) => {
       const node: SimNode = {
         id,
-        store: undefined as unknown as MemoryStore,
+        store: new CheckedStore({ now: () => scheduler.now(), durable: () => this.fsync(node) }, (entries) => this.checkRemoval(node, entries)),
         skewMs: randomInt(rng, -options.clockSkewMs, options.clockSkewMs),
         process: null,
         view: [...this.ids],
@@ -98,9 +98,6 @@ export class SimCluster {
         leader: null,
         crashes: 0,
       };
-      (node as { store: MemoryStore }).store = new CheckedStore({ now: () => scheduler.now(), durable: () => this.fsync(node) }, (entries) =>
-        this.checkRemoval(node, entries),
-      );
       return node;
     });
     for (const node of this.nodes) this.start(node);
