@@ -3,9 +3,10 @@
 // over the node's MemoryStore, talking through the simulated network, on
 // virtual time. Membership is modelled, not run: a node sees as alive the
 // nodes it can reach, some (seeded) time after a change, as gossip would
-// tell it, and follows the gossip mode's rule: the alive node that sorts
-// first leads, in a term above every term it hears. So each side of a
-// partition has its own leader (split brain), as in the real gossip mode.
+// tell it, and follows the gossip mode's rules: leadership is sticky, a
+// leaderless group elects the alive node that sorts first, in a term above
+// every term it hears. So each side of a partition has its own leader (split
+// brain), as in the real gossip mode.
 // Crashes lose what was not durable.
 import type { NodeId, ReplicaRecord, Version } from '../src/protocol/schemas.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/storage/memory-store.js';
@@ -183,6 +184,8 @@ export class SimCluster {
       limits: () => ({ maxValueBytes: 1024 * 1024, term: node.term, now: this.scheduler.now() + node.skewMs }),
     });
     node.view = this.nodes.filter((other) => other === node || this.reaches(node, other)).map((other) => other.id);
+    // A restarted node knows no leader until gossip names one.
+    node.leader = null;
     node.process = process;
     process.repair.start();
   }
@@ -217,17 +220,19 @@ export class SimCluster {
 
   /**
    * What gossip tells `node` once it has noticed a change: who is alive, and
-   * who leads in which term. A node that finds itself first elects itself
-   * above every term it hears; the others follow it, and take its term once it
-   * has claimed it.
+   * who leads in which term. Leadership is sticky: a node follows a leader it
+   * reaches that claims to lead (the one that sorts first if a healed
+   * partition shows two); only without one does it elect the alive node that
+   * sorts first. A leader goes above every term it hears; the others take its
+   * term once it has claimed it.
    */
   private notice(node: SimNode): void {
     if (!node.process) return;
     const members = this.nodes.filter((other) => other === node || this.reaches(node, other));
     const view = members.map((other) => other.id);
-    const first = members[0]!;
+    const leader = members.find((member) => member.leader === member.id) ?? members[0]!;
     const highest = Math.max(...members.map((member) => member.term));
-    if (first === node) {
+    if (leader === node) {
       if (node.leader !== node.id || highest > node.term) {
         node.leader = node.id;
         this.raiseTerm(node, highest + 1);
@@ -237,9 +242,9 @@ export class SimCluster {
         }
       }
     } else {
-      node.leader = first.id;
+      node.leader = leader.id;
       // A claim below the term this node knows is not adopted: the leader goes above it once it hears of it.
-      if (first.leader === first.id) this.raiseTerm(node, first.term);
+      if (leader.leader === leader.id) this.raiseTerm(node, leader.term);
     }
     if (view.join() === node.view.join()) return;
     node.view = view;
