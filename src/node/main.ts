@@ -16,6 +16,7 @@ import { Reachability } from '../coordination/reachability.js';
 import { ReplicaBatcher } from '../replication/batcher.js';
 import { Coordinator } from '../replication/coordinator.js';
 import { RepairService } from '../replication/repair.js';
+import { replicaEndpoints } from '../replication/endpoints.js';
 import { buildServer } from '../server/app.js';
 import { LATENCY_BUCKETS, NodeMetrics } from '../observability/metrics.js';
 import { registerMetrics } from '../observability/routes.js';
@@ -23,7 +24,6 @@ import { TrafficMeter } from '../observability/traffic.js';
 import { ClusterWatch } from '../dashboard/cluster-watch.js';
 import { locate } from '../dashboard/locate.js';
 import { registerDashboard } from '../dashboard/routes.js';
-import { checkReplicaWrite, checkSyncRequest } from '../security/peer-payloads.js';
 import { loadClusterSecret, type ClusterSecret } from '../security/secret.js';
 import { loadTokensFile } from '../security/tokens.js';
 import type { NodeConfig } from './config.js';
@@ -222,30 +222,13 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       leader: () => membership.status(),
       receiveGossip: (gossip) => membership.receiveGossip(gossip),
       documents: coordinator,
-      replicas: {
-        write: async (request) => {
-          checkReplicaWrite(request, { maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() });
-          const { records, hintFor, fence: token } = request;
-          await fence.admit(token);
-          const results = await store.apply(records, hintFor);
-          repair.noteArrivals(records);
-          return { applied: results.map((result) => result.applied), current: results.map((result) => result.current) };
-        },
-        read: ({ keys, requests }) => ({
-          records: keys.map((key) => store.record(key)),
-          ...(requests ? { known: requests.map((id) => (id ? store.knownRequest(id) : null)) } : {}),
-        }),
-      },
-      sync: {
-        compareDigests: (request) => {
-          checkSyncRequest(request, self.id);
-          return repair.compareDigests(request);
-        },
-        listKeys: (request) => {
-          checkSyncRequest(request, self.id);
-          return repair.listKeys(request);
-        },
-      },
+      ...replicaEndpoints({
+        self: self.id,
+        store,
+        fence,
+        repair,
+        limits: () => ({ maxValueBytes: config.maxValueBytes, term: membership.status().term, now: Date.now() }),
+      }),
     },
     { logger, maxValueBytes: config.maxValueBytes, maxInternalBytes: 64 * 1024 * 1024, clusterSecret: clusterSecret.secret, tls: config.tls, tokens: tokens && (() => tokens!) },
   );

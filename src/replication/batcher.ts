@@ -10,8 +10,8 @@ import {
   type NodeId,
   type ReplicaRecord,
 } from '../protocol/schemas.js';
-import type { PeerClient } from '../transport/peer-client.js';
-import type { ApplyResult } from '../storage/store.js';
+import type { PeerTransport } from '../transport/peer-client.js';
+import type { ApplyResult } from '../storage/replicas.js';
 
 export const REPLICA_WRITE_PATH = '/internal/v1/replicas/write';
 export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
@@ -72,7 +72,7 @@ export class ReplicaBatcher {
   private readonly writes: PeerQueues<{ record: ReplicaRecord; hintFor: NodeId | null; fence: number | undefined }, ApplyResult>;
   private readonly reads: PeerQueues<{ key: string; requestId: string | null }, ReplicaAnswer>;
 
-  constructor(private readonly peers: PeerClient) {
+  constructor(private readonly peers: PeerTransport) {
     this.writes = new PeerQueues(async (peer, items) => {
       const records = items.map((item) => item.record);
       const hintFor = items.some((item) => item.hintFor) ? items.map((item) => item.hintFor) : undefined;

@@ -6,7 +6,7 @@
 // (a condition, created or updated) and the write that follows are atomic.
 import type { KnownRequest, NodeId, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { preferenceList } from '../placement/rendezvous.js';
-import type { ApplyResult, ReplicaStore } from '../storage/store.js';
+import type { ApplyResult, ReplicaStorage } from '../storage/replicas.js';
 import type { Logger } from '../common/logger.js';
 import type { ReplicaBatcher } from './batcher.js';
 import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeFanout, newest, ownersSettle } from './decide.js';
@@ -77,7 +77,6 @@ interface Placement {
 }
 
 export class Coordinator {
-  private readonly clock = new HybridClock();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly issued = new Map<string, Version>();
   private readRepairs = 0;
@@ -85,10 +84,12 @@ export class Coordinator {
 
   constructor(
     private readonly cluster: ClusterView,
-    private readonly store: ReplicaStore,
+    private readonly store: ReplicaStorage,
     private readonly remote: ReplicaBatcher,
     private readonly logger: Logger,
     private readonly strict: StrictMode | null = null,
+    /** Versions' clock; the simulator's runs on virtual time. */
+    private readonly clock = new HybridClock(),
   ) {}
 
   /**

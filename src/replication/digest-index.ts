@@ -7,7 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import type { BucketDigest, KeyVersion, NodeId, ReplicaRecord } from '../protocol/schemas.js';
 import { owners } from '../placement/rendezvous.js';
-import type { ReplicaStore } from '../storage/store.js';
+import type { ReplicaStorage } from '../storage/replicas.js';
 import { bucketOf, bucketRange } from './digest.js';
 
 /** Records between two yields to the event loop while scanning. */
@@ -23,7 +23,7 @@ export class DigestIndex {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly store: ReplicaStore,
+    private readonly store: ReplicaStorage,
     private readonly self: NodeId,
     private readonly replicationFactor: number,
   ) {}

@@ -23,8 +23,9 @@ import {
   type Version,
 } from '../protocol/schemas.js';
 import { owners } from '../placement/rendezvous.js';
-import type { ReplicaStore } from '../storage/store.js';
-import type { PeerClient } from '../transport/peer-client.js';
+import type { ReplicaStorage } from '../storage/replicas.js';
+import type { PeerTransport } from '../transport/peer-client.js';
+import { realTimers, type Timers } from '../common/timers.js';
 import type { Logger } from '../common/logger.js';
 import { REPLICA_WRITE_PATH } from './batcher.js';
 import { bucketRange, mismatchedBuckets } from './digest.js';
@@ -54,10 +55,11 @@ export interface RepairContext {
   self: NodeId;
   replicationFactor: number;
   aliveNodes(): readonly NodeId[];
-  store: ReplicaStore;
-  peers: PeerClient;
+  store: ReplicaStorage;
+  peers: PeerTransport;
   logger: Logger;
   now?: () => number;
+  timers?: Timers;
   /**
    * True while copies this node no longer owns must stay after they are handed
    * over: the consistent mode's placement is unsettled, and the leader may
@@ -86,7 +88,7 @@ export interface RepairTotals {
 
 export class RepairService {
   readonly totals: RepairTotals = { rounds: 0, antiEntropyKeys: 0, handedOffKeys: 0, hintsDelivered: 0 };
-  private timers: NodeJS.Timeout[] = [];
+  private stopTimers: (() => void)[] = [];
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -94,7 +96,7 @@ export class RepairService {
   private transfers = 0;
   private syncedFor: NodeId[] = [];
   private deliveringHints = false;
-  private retry: NodeJS.Timeout | undefined;
+  private retry: (() => void) | undefined;
   private retryDelay = 0;
 
   private readonly index: DigestIndex;
@@ -112,15 +114,16 @@ export class RepairService {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => this.trigger(), this.options.intervalMs));
-    this.timers.push(setInterval(() => void this.deliverHints(), this.options.hintIntervalMs));
+    const timers = this.context.timers ?? realTimers;
+    this.stopTimers.push(timers.every(this.options.intervalMs, () => this.trigger()));
+    this.stopTimers.push(timers.every(this.options.hintIntervalMs, () => void this.deliverHints()));
     this.trigger();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers) clearInterval(timer);
-    clearTimeout(this.retry);
+    for (const stop of this.stopTimers) stop();
+    this.retry?.();
     await this.running;
   }
 
@@ -145,10 +148,10 @@ export class RepairService {
   private retryLater(): void {
     if (this.retry || this.stopped) return;
     this.retryDelay = Math.min(this.retryDelay * 2 || this.options.hintIntervalMs, this.options.intervalMs);
-    this.retry = setTimeout(() => {
+    this.retry = (this.context.timers ?? realTimers).after(this.retryDelay, () => {
       this.retry = undefined;
       this.trigger();
-    }, this.retryDelay);
+    });
   }
 
   /**
@@ -202,8 +205,9 @@ export class RepairService {
   private async pass(): Promise<void> {
     const { self, logger } = this.context;
     const members = [...this.context.aliveNodes()].sort();
-    const now = (this.context.now ?? Date.now)();
-    const started = Date.now();
+    const clock = this.context.now ?? Date.now;
+    const now = clock();
+    const started = clock();
     const expired: KeyVersion[] = [];
     const purgeTombstones = (record: ReplicaRecord) => {
       if (record.value === null && now - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
@@ -235,8 +239,8 @@ export class RepairService {
     // A pass that could not finish (a peer was slow, starting or gone) is
     // retried soon rather than at the next anti-entropy interval.
     if (!clean) this.retryLater();
-    if (handoff.length > 0 || !clean || Date.now() - started > 1000) {
-      logger.info({ members, clean, ms: Date.now() - started, underReplicated: this.underReplicated }, 'repair pass done');
+    if (handoff.length > 0 || !clean || clock() - started > 1000) {
+      logger.info({ members, clean, ms: clock() - started, underReplicated: this.underReplicated }, 'repair pass done');
     }
   }
 

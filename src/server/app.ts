@@ -28,6 +28,7 @@ import type { Logger } from '../common/logger.js';
 import type { ReceiveResult } from '../membership/machine.js';
 import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coordinator.js';
 import { UnavailableError } from '../common/errors.js';
+import type { ReplicaEndpoints } from '../replication/endpoints.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
 import { INTERNAL_TRAFFIC_PATH, Traffic } from '../protocol/dashboard.js';
@@ -47,14 +48,8 @@ export interface NodeServices {
     read(key: string): Promise<ReadOutcome>;
     write(key: string, request: WriteRequest): Promise<WriteOutcome>;
   };
-  replicas: {
-    write(request: ReplicaWriteRequest): Promise<ReplicaWriteResponse>;
-    read(request: ReplicaReadRequest): ReplicaReadResponse;
-  };
-  sync: {
-    compareDigests(request: SyncDigestRequest): Promise<SyncDigestResponse>;
-    listKeys(request: SyncKeysRequest): Promise<SyncKeysResponse>;
-  };
+  replicas: ReplicaEndpoints['replicas'];
+  sync: ReplicaEndpoints['sync'];
 }
 
 export interface ServerOptions {

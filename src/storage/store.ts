@@ -5,7 +5,8 @@ import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
-import { compareVersions, isNewer } from '../replication/version.js';
+import { compareVersions } from '../replication/version.js';
+import { applyRecord, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
 import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
@@ -31,18 +32,9 @@ export interface StoreOptions {
 /** Expired entries dropped per write batch: pruning keeps pace without stalling a commit. */
 const PRUNE_PER_BATCH = 256;
 
-/** Per record of a batch: stored (or already held exactly), and the version held now. */
-export interface ApplyResult {
-  applied: boolean;
-  current: Version;
-}
+export type { ApplyResult, StoredRecord };
 
 const MAX_TERM_KEY = 'maxRecordTerm';
-
-export interface StoredRecord {
-  version: Version;
-  value: string | null;
-}
 
 export class StorageError extends Error {}
 
@@ -70,7 +62,7 @@ function ageKey(at: number, id: string): string {
   return `${String(at).padStart(15, '0')}|${id}`;
 }
 
-export class ReplicaStore {
+export class ReplicaStore implements ReplicaStorage {
   private readonly watchers: ((keys: readonly string[]) => void)[] = [];
   private maxTerm: number;
   private requestCount: number;
@@ -172,17 +164,15 @@ export class ReplicaStore {
     const results = await this.records.transaction(() => {
       const applied = records.map((record, i): ApplyResult => {
         const stored = this.records.get(record.key);
-        const current = stored && versionOf(stored);
-        const newer = isNewer(record.version, current);
-        if (newer) {
+        const decision = applyRecord(stored && versionOf(stored), record.version);
+        if (decision.store) {
           this.records.putSync(record.key, toStored(record));
           if (record.request) this.indexRequest(record, now);
           if (record.version[0] > this.maxTerm) this.raiseMaxTerm(record.version[0]);
         }
         const owner = hintFor?.[i];
         if (owner) this.hints.putSync(hintKey(owner, record.key), null);
-        if (newer || !current) return { applied: true, current: record.version };
-        return { applied: compareVersions(current, record.version) === 0, current };
+        return decision.result;
       });
       this.pruneRequests(now);
       return applied;

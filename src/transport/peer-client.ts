@@ -43,7 +43,12 @@ export interface PostOptions {
   probe?: boolean;
 }
 
-export class PeerClient {
+/** What the replication code needs of the network: PeerClient, or the simulator's network. */
+export interface PeerTransport {
+  post<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T, options?: PostOptions): Promise<T>;
+}
+
+export class PeerClient implements PeerTransport {
   private readonly pools = new Map<NodeId, Pool>();
   /**
    * Peers whose last request got no answer (timeout, refused), until when.

@@ -1,0 +1,185 @@
+// A replica store in memory, for the simulator: the same answers as the LMDB
+// store (the write rule is the shared `applyRecord`), with its durability made
+// explicit. A batch is visible as soon as it is applied, as an LMDB commit is,
+// and answered only once `durable()` resolves, as LMDB's fsync is awaited;
+// `crash` rolls back batches that were not durable yet, newest first.
+import type { KnownRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
+import { compareVersions } from '../replication/version.js';
+import { REQUEST_INDEX_LIMITS } from './store.js';
+import { applyRecord, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+
+interface IndexedRequest {
+  key: string;
+  version: Version;
+  result: WriteResultKind;
+  at: number;
+}
+
+export interface MemoryStoreOptions {
+  now: () => number;
+  /** Resolves when what was applied so far is on (simulated) disk. */
+  durable: () => Promise<void>;
+}
+
+const HINT_SEPARATOR = '|';
+
+export class MemoryStore implements ReplicaStorage {
+  private readonly records = new Map<string, ReplicaRecord>();
+  private readonly hints = new Set<string>();
+  private readonly requests = new Map<string, IndexedRequest>();
+  private readonly meta = new Map<string, unknown>();
+  private watchers: ((keys: readonly string[]) => void)[] = [];
+  /** Undo steps of each batch not yet durable, oldest batch first. */
+  private volatile: (() => void)[][] = [];
+
+  constructor(private readonly options: MemoryStoreOptions) {}
+
+  get(key: string): StoredRecord | undefined {
+    const record = this.records.get(key);
+    return record && { version: record.version, value: record.value };
+  }
+
+  record(key: string): ReplicaRecord | null {
+    return this.records.get(key) ?? null;
+  }
+
+  knownRequest(id: string): KnownRequest | null {
+    const entry = this.requests.get(id);
+    if (!entry || this.options.now() - entry.at > REQUEST_INDEX_LIMITS.maxAgeMs) return null;
+    return { key: entry.key, version: entry.version, result: entry.result };
+  }
+
+  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    const undo = this.begin();
+    const results = records.map((record, i) => {
+      const decision = applyRecord(this.records.get(record.key)?.version, record.version);
+      if (decision.store) {
+        this.setRecord(undo, record.key, record);
+        if (record.request) this.setRequest(undo, record.request.id, { key: record.key, version: record.version, result: record.request.result, at: this.options.now() });
+      }
+      const owner = hintFor?.[i];
+      if (owner) this.addHint(undo, `${owner}${HINT_SEPARATOR}${record.key}`);
+      return decision.result;
+    });
+    await this.commit(undo);
+    this.changed(records.map((record) => record.key));
+    return results;
+  }
+
+  async removeIfUnchanged(entries: readonly { key: string; version: Version }[]): Promise<number> {
+    const undo = this.begin();
+    const removed = entries.filter(({ key, version }) => {
+      const current = this.records.get(key);
+      if (!current || compareVersions(current.version, version) !== 0) return false;
+      this.setRecord(undo, key, undefined);
+      return true;
+    });
+    await this.commit(undo);
+    this.changed(removed.map((entry) => entry.key));
+    return removed.length;
+  }
+
+  watch(watcher: (keys: readonly string[]) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  /** Forgets the watchers of a process that crashed: its successor registers its own. */
+  unwatchAll(): void {
+    this.watchers = [];
+  }
+
+  *pendingHints(): Generator<{ owner: string; key: string }> {
+    for (const id of [...this.hints].sort()) {
+      const split = id.indexOf(HINT_SEPARATOR);
+      yield { owner: id.slice(0, split), key: id.slice(split + 1) };
+    }
+  }
+
+  hintCount(): number {
+    return this.hints.size;
+  }
+
+  async dropHints(hints: readonly { owner: string; key: string }[]): Promise<void> {
+    const undo = this.begin();
+    for (const { owner, key } of hints) {
+      const id = `${owner}${HINT_SEPARATOR}${key}`;
+      if (this.hints.delete(id)) undo.push(() => this.hints.add(id));
+    }
+    await this.commit(undo);
+  }
+
+  *entries(start?: string, end?: string): Generator<ReplicaRecord> {
+    const keys = [...this.records.keys()].filter((key) => (start === undefined || key >= start) && (end === undefined || key < end)).sort();
+    const snapshot = keys.map((key) => this.records.get(key)!);
+    yield* snapshot;
+  }
+
+  getMeta<T>(name: string): T | undefined {
+    return this.meta.get(name) as T | undefined;
+  }
+
+  async putMeta(name: string, value: unknown): Promise<void> {
+    const undo = this.begin();
+    const before = this.meta.get(name);
+    const had = this.meta.has(name);
+    this.meta.set(name, value);
+    undo.push(() => (had ? this.meta.set(name, before) : this.meta.delete(name)));
+    await this.commit(undo);
+  }
+
+  /** Every record held, in key order. */
+  all(): ReplicaRecord[] {
+    return [...this.entries()];
+  }
+
+  /**
+   * The process died: of the batches not yet durable, the oldest `keep` made
+   * it to disk and the others are rolled back. Their callers never hear back.
+   */
+  crash(keep: number): void {
+    for (const undo of this.volatile.slice(keep).reverse()) for (const step of undo.reverse()) step();
+    this.volatile = [];
+    this.unwatchAll();
+  }
+
+  /** Batches applied but not durable yet. */
+  volatileBatches(): number {
+    return this.volatile.length;
+  }
+
+  private begin(): (() => void)[] {
+    const undo: (() => void)[] = [];
+    this.volatile.push(undo);
+    return undo;
+  }
+
+  private async commit(undo: (() => void)[]): Promise<void> {
+    await this.options.durable();
+    // Durable in order, as one log: every batch before this one is durable too.
+    const at = this.volatile.indexOf(undo);
+    if (at >= 0) this.volatile.splice(0, at + 1);
+  }
+
+  private setRecord(undo: (() => void)[], key: string, record: ReplicaRecord | undefined): void {
+    const before = this.records.get(key);
+    if (record) this.records.set(key, record);
+    else this.records.delete(key);
+    undo.push(() => (before ? this.records.set(key, before) : this.records.delete(key)));
+  }
+
+  private setRequest(undo: (() => void)[], id: string, entry: IndexedRequest): void {
+    const before = this.requests.get(id);
+    this.requests.set(id, entry);
+    undo.push(() => (before ? this.requests.set(id, before) : this.requests.delete(id)));
+  }
+
+  private addHint(undo: (() => void)[], id: string): void {
+    if (this.hints.has(id)) return;
+    this.hints.add(id);
+    undo.push(() => this.hints.delete(id));
+  }
+
+  private changed(keys: readonly string[]): void {
+    for (const watcher of this.watchers) watcher(keys);
+  }
+}

@@ -1,0 +1,44 @@
+// What replication needs of a node's store, as a type: the LMDB store
+// (store.ts) and the simulator's in-memory one (memory-store.ts) both provide
+// it, and both decide what a replica write does with `applyRecord`.
+import type { KnownRequest, ReplicaRecord, Version } from '../protocol/schemas.js';
+import { compareVersions, isNewer } from '../replication/version.js';
+
+/** Per record of a batch: stored (or already held exactly), and the version held now. */
+export interface ApplyResult {
+  applied: boolean;
+  current: Version;
+}
+
+export interface StoredRecord {
+  version: Version;
+  value: string | null;
+}
+
+export interface ReplicaStorage {
+  get(key: string): StoredRecord | undefined;
+  record(key: string): ReplicaRecord | null;
+  knownRequest(id: string): KnownRequest | null;
+  /** Resolves once the batch is durable; see ReplicaStore.apply. */
+  apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]>;
+  watch(watcher: (keys: readonly string[]) => void): void;
+  removeIfUnchanged(entries: readonly { key: string; version: Version }[]): Promise<number>;
+  pendingHints(): Generator<{ owner: string; key: string }>;
+  hintCount(): number;
+  dropHints(hints: readonly { owner: string; key: string }[]): Promise<void>;
+  /** Records in key order, from a snapshot taken when the scan starts. */
+  entries(start?: string, end?: string): Generator<ReplicaRecord>;
+  getMeta<T>(name: string): T | undefined;
+  putMeta(name: string, value: unknown): Promise<void>;
+}
+
+/**
+ * The one rule of a replica write: a record is stored only if it is newer
+ * than the copy held, so replays and out-of-order deliveries are harmless; a
+ * record refused as not newer tells the writer what beat it.
+ */
+export function applyRecord(current: Version | undefined, incoming: Version): { store: boolean; result: ApplyResult } {
+  const store = isNewer(incoming, current);
+  if (store || !current) return { store, result: { applied: true, current: incoming } };
+  return { store, result: { applied: compareVersions(current, incoming) === 0, current } };
+}

@@ -1,0 +1,59 @@
+// The simulator's in-memory store answers replica writes exactly as the LMDB
+// store does (both use applyRecord), and a crash loses only what was not
+// durable, newest first.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ReplicaStore } from '../../src/storage/store.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import { mulberry32, pick, randomInt, uuid4 } from '../../src/common/random.js';
+import type { ReplicaRecord } from '../../src/protocol/schemas.js';
+
+describe('MemoryStore', () => {
+  it('answers random batches of replica writes as the LMDB store does', async () => {
+    const rng = mulberry32(13);
+    const keys = Array.from({ length: 5 }, () => uuid4(rng));
+    const lmdb = ReplicaStore.open(mkdtempSync(join(tmpdir(), 'wh13-memstore-')), { now: () => 1000 });
+    const memory = new MemoryStore({ now: () => 1000, durable: () => Promise.resolve() });
+    try {
+      for (let batch = 0; batch < 200; batch++) {
+        const records: ReplicaRecord[] = Array.from({ length: randomInt(rng, 1, 4) }, (_, i) => ({
+          key: pick(rng, keys),
+          version: [randomInt(rng, 1, 3), randomInt(rng, 1, 5), pick(rng, ['a:1', 'b:1'])],
+          value: rng() < 0.3 ? null : JSON.stringify(batch * 10 + i),
+          ...(rng() < 0.5 ? { request: { id: uuid4(rng), result: 'created' as const } } : {}),
+        }));
+        const hintFor = rng() < 0.3 ? records.map(() => pick(rng, [null, 'c:1'])) : undefined;
+        assert.deepEqual(await memory.apply(records, hintFor), await lmdb.apply(records, hintFor));
+        if (rng() < 0.1) {
+          const gone = keys.flatMap((key) => (lmdb.get(key) ? [{ key, version: lmdb.get(key)!.version }] : [])).slice(0, 2);
+          assert.equal(await memory.removeIfUnchanged(gone), await lmdb.removeIfUnchanged(gone));
+        }
+      }
+      assert.deepEqual([...memory.entries()], [...lmdb.entries()]);
+      assert.deepEqual([...memory.pendingHints()], [...lmdb.pendingHints()]);
+      for (const record of memory.entries()) if (record.request) assert.deepEqual(memory.knownRequest(record.request.id), lmdb.knownRequest(record.request.id));
+    } finally {
+      await lmdb.close();
+    }
+  });
+
+  it('loses on a crash the batches that were not durable yet, newest first', async () => {
+    const [key1, key2] = [uuid4(mulberry32(1)), uuid4(mulberry32(2))];
+    const flushes: (() => void)[] = [];
+    const store = new MemoryStore({ now: () => 0, durable: () => new Promise<void>((resolve) => flushes.push(resolve)) });
+    const durable = store.apply([{ key: key1, version: [1, 1, 'a:1'], value: '1' }]);
+    flushes.shift()!();
+    await durable;
+    void store.apply([{ key: key1, version: [1, 2, 'a:1'], value: '2' }]);
+    void store.apply([{ key: key2, version: [1, 3, 'a:1'], value: '3' }], ['b:1']);
+    // Visible before it is durable, as an LMDB commit is before its fsync.
+    assert.equal(store.get(key2)?.value, '3');
+    store.crash(1);
+    assert.equal(store.get(key1)?.value, '2');
+    assert.equal(store.get(key2), undefined);
+    assert.equal(store.hintCount(), 0);
+  });
+});
