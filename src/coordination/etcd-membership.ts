@@ -262,7 +262,9 @@ export class EtcdMembership extends EventEmitter<{ event: [MembershipEvent]; rej
     this.busy.keepalive = true;
     try {
       const lease = this.lease;
-      if (!lease) return await this.register();
+      // A registration that failed after its grant leaves a lease with no key: alive in etcd's eyes, absent
+      // from every view; keeping that lease alive would keep this node out of the cluster for good.
+      if (!lease || this.ownRevision === null) return await this.register();
       const sentAt = performance.now();
       const answer = await lease.keepaliveOnce({ deadline: Date.now() + this.options.requestTimeoutMs });
       if (lease !== this.lease) return;

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { Heartbeat, checker } from '../protocol/schemas.js';
 import { killAtExit } from './processes.js';
+import { waitFor, type WaitOptions } from './wait.js';
 
 const NODE_BIN = fileURLToPath(new URL('../bin/warehouse-node.js', import.meta.url));
 const isHeartbeat = checker(Heartbeat);
@@ -258,15 +258,8 @@ export class LocalCluster {
     });
   }
 
-  async waitFor(
-    condition: () => boolean | Promise<boolean>,
-    { timeoutMs = 60_000, intervalMs = 100, message = 'a condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
-      await sleep(intervalMs);
-    }
+  waitFor(condition: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<void> {
+    return waitFor(condition, options);
   }
 
   async stop(): Promise<void> {

@@ -23,7 +23,7 @@ const EXPIRY_SLACK_MS = 1500;
 const POLL_SLACK_MS = 1000;
 const PORTS = [26001, 26002, 26003];
 
-describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 120_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, () => {
+describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 240_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, () => {
   let etcd: EtcdCluster;
   let cluster: LocalCluster;
 
@@ -32,7 +32,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
     cluster = fastCluster('consistent', 2, { ...TIMING, coordinator: etcd.coordinatorUrl, clusterName: 'main' });
     try {
       await cluster.start(PORTS);
-      await cluster.waitForLeader(undefined, 20_000);
+      await cluster.waitForLeader(undefined, 60_000);
     } catch (error) {
       throw withLogs(cluster, error);
     }
@@ -156,7 +156,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
     // Woken up, the old leader serves nothing: its lease is over, and it rejoins as a follower.
     const late = await http('PUT', `http://${old}/v1/documents/${first}`, '{"by": "late"}');
     assert.ok([307, 503].includes(late.status), `${late.status} ${late.text}`);
-    await cluster.waitForLeader(undefined, 20_000);
+    await cluster.waitForLeader(undefined, 60_000);
     assert.notEqual(await cluster.waitForLeader(), old);
   });
 
@@ -183,7 +183,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 1
     } finally {
       cluster.get(follower).signal('SIGCONT');
     }
-    await cluster.waitForLeader(undefined, 20_000);
+    await cluster.waitForLeader(undefined, 60_000);
   });
 
   it('answers 503, not "absent", while every node that held a key is out of the view, and the value once they are back', async () => {
