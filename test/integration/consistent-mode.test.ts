@@ -21,7 +21,7 @@ const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 3000, requestTimeou
 /** etcd checks for expired leases every 500 ms, and the nodes read etcd every heartbeat. */
 const EXPIRY_SLACK_MS = 1500;
 const POLL_SLACK_MS = 1000;
-const PORTS = [26001, 26002, 26003];
+const PORTS = [26201, 26202, 26203];
 
 describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 240_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, () => {
   let etcd: EtcdCluster;
@@ -75,7 +75,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
   });
 
   it('refuses a node with another replication factor, with the gossip mode\'s error', async () => {
-    const node = cluster.spawnNode({ port: 26009, extraArgs: ['--replication-factor', '3'] });
+    const node = cluster.spawnNode({ port: 26209, extraArgs: ['--replication-factor', '3'] });
     assert.equal(await node.exit, 1);
     assert.match(node.lastOutput(), /Error: replication factor 3 does not match the cluster's replication factor 2/);
     cluster.nodes.delete(node.id);
@@ -84,10 +84,10 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
   it('keeps clusters with different names apart on one etcd', async () => {
     const other = fastCluster('consistent-other', 1, { ...TIMING, coordinator: etcd.coordinatorUrl, clusterName: 'other' });
     try {
-      await other.start([26011, 26012]);
+      await other.start([26211, 26212]);
       const otherLeader = await other.waitForLeader(undefined, 20_000);
       for (const beat of await other.heartbeats()) {
-        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), ['127.0.0.1:26011', '127.0.0.1:26012']);
+        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), ['127.0.0.1:26211', '127.0.0.1:26212']);
         assert.equal(beat.replicationFactor, 1);
       }
       for (const beat of await cluster.heartbeats()) {

@@ -10,7 +10,7 @@ describe('data older than the tombstone grace period', () => {
   after(() => cluster.stop());
 
   it('makes the node refuse to start, with a one-line reason', async () => {
-    const node = await cluster.startNode({ port: 25001, join: null, extraArgs: ['--tombstone-grace', '1s'] });
+    const node = await cluster.startNode({ port: 25101, join: null, extraArgs: ['--tombstone-grace', '1s'] });
     const put = await http('PUT', `http://${node.id}/v1/documents/0d5d3807-5fbf-4228-a657-5a091c4e497f`, '{"a": 1}');
     assert.equal(put.status, 201);
     await node.stop('SIGTERM');
