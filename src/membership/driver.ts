@@ -7,8 +7,8 @@ import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
 import type { LeaderStatus, MembershipSource } from './source.js';
+import { GOSSIP_PATH } from '../protocol/paths.js';
 
-export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
 const isRejection = checker(GossipRejection);
 

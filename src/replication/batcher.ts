@@ -12,9 +12,8 @@ import {
 } from '../protocol/schemas.js';
 import type { PeerTransport } from '../transport/peer-client.js';
 import type { ApplyResult } from '../storage/replicas.js';
+import { REPLICA_READ_PATH, REPLICA_WRITE_PATH } from '../protocol/paths.js';
 
-export const REPLICA_WRITE_PATH = '/internal/v1/replicas/write';
-export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
 const MAX_BATCH = MAX_RECORDS_PER_REQUEST;
 
 const isWriteResponse = checker(ReplicaWriteResponse);
