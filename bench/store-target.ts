@@ -5,6 +5,7 @@ import { errorKind, type MemoryReport, type OpResult, type Target } from './targ
 import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
 import { WarehouseClient, type Heartbeat } from '../src/client/index.js';
 import { residentBytes, diskUsageBytes } from './procstat.js';
+import { STATS_PATH, documentPath } from '../src/protocol/paths.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -29,10 +30,10 @@ function makePool(leader: string, connections: number): Pool {
   });
 }
 
-/** `GET /v1/stats` of one node, when the node has that endpoint. */
+/** `GET ${STATS_PATH}` of one node, when the node has that endpoint. */
 async function fetchStats(address: string): Promise<{ heapUsedBytes: number | null; rssBytes: number | null; records: number | null } | null> {
   try {
-    const answer = await request(`http://${address}/v1/stats`, { headersTimeout: 5000, bodyTimeout: 5000 });
+    const answer = await request(`http://${address}${STATS_PATH}`, { headersTimeout: 5000, bodyTimeout: 5000 });
     if (answer.statusCode !== 200) {
       await answer.body.dump();
       return null;
@@ -83,7 +84,7 @@ export class WarehouseTarget implements Target {
   private async send(method: 'GET' | 'PUT' | 'DELETE', key: string, body?: string): Promise<OpResult> {
     try {
       const answer = await this.pool.request({
-        path: `/v1/documents/${key}`,
+        path: documentPath(key),
         method,
         ...(body === undefined ? {} : { headers: JSON_HEADERS, body }),
       });

@@ -5,7 +5,7 @@
 import { request } from 'undici';
 import { owners } from '../src/placement/rendezvous.js';
 import { ReplicaReadResponse, checker, type ReplicaRecord } from '../src/protocol/schemas.js';
-import { REPLICA_READ_PATH as READ_PATH } from '../src/replication/batcher.js';
+import { REPLICA_READ_PATH } from '../src/protocol/paths.js';
 import { signRequest } from '../src/security/cluster-auth.js';
 
 const isReadResponse = checker(ReplicaReadResponse);
@@ -34,9 +34,9 @@ async function readReplicas(node: string, keys: readonly string[], secret: strin
     for (let i = 0; i < keys.length; i += BATCH) {
       const batch = keys.slice(i, i + BATCH);
       const body = JSON.stringify({ keys: batch });
-      const response = await request(`http://${node}${READ_PATH}`, {
+      const response = await request(`http://${node}${REPLICA_READ_PATH}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...signRequest(secret, 'POST', READ_PATH, body) },
+        headers: { 'content-type': 'application/json', ...signRequest(secret, 'POST', REPLICA_READ_PATH, body) },
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });

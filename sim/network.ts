@@ -12,8 +12,7 @@ import {
   type NodeId,
 } from '../src/protocol/schemas.js';
 import { PeerError, type PeerTransport } from '../src/transport/peer-client.js';
-import { REPLICA_READ_PATH, REPLICA_WRITE_PATH } from '../src/replication/batcher.js';
-import { SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../src/replication/repair.js';
+import { REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../src/protocol/paths.js';
 import type { ReplicaEndpoints } from '../src/replication/endpoints.js';
 import { uniform, type Rng } from '../src/common/random.js';
 import type { Scheduler } from './scheduler.js';

@@ -4,7 +4,8 @@ import { formatAddress, parseAddress } from '../common/address.js';
 import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { VALUE_ERROR, isJson } from '../common/values.js';
 import { type Heartbeat, WriteResult, checker } from '../protocol/schemas.js';
-import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, locatePath } from '../protocol/dashboard.js';
+import { ClusterSnapshot, KeyLocation } from '../protocol/dashboard.js';
+import { CLUSTER_PATH, HEARTBEAT_PATH, documentPath, locatePath } from '../protocol/paths.js';
 import { type Verdict, judgeAnswer } from './answers.js';
 import { claimsLeadership, failoverTimeoutMs, nodesNamedBy, parseHeartbeat, rankLeaderCandidates } from './discovery.js';
 import { randomUUID } from 'node:crypto';
@@ -111,7 +112,7 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
   }
 
   async get(key: string): Promise<GetResult> {
-    const { verdict, answer } = await this.request('GET', documentPath(key));
+    const { verdict, answer } = await this.request('GET', validDocumentPath(key));
     return verdict.kind === 'ok' ? { found: true, value: answer.text, ...versionOf(answer) } : { found: false };
   }
 
@@ -127,13 +128,13 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
 
   /** Deletes the document; with `ifVersion`, only that version of it. */
   async delete(key: string, options: ConditionOptions = {}): Promise<DeleteResult> {
-    const { verdict, answer } = await this.request('DELETE', documentPath(key), undefined, ifMatch(options));
+    const { verdict, answer } = await this.request('DELETE', validDocumentPath(key), undefined, ifMatch(options));
     if (verdict.kind !== 'ok') return { found: false };
     return { found: true, result: 'deleted', replicas: writeResult(answer, 'deleted').replicas };
   }
 
   private async put(key: string, value: string, conditions: Record<string, string>): Promise<SetResult> {
-    const path = documentPath(key);
+    const path = validDocumentPath(key);
     if (!isJson(value)) throw new InvalidRequestError(VALUE_ERROR);
     const { verdict, answer } = await this.request('PUT', path, value, conditions);
     if (verdict.kind !== 'ok') throw new WarehouseError('Unexpected answer: HTTP 404 to a write');
@@ -343,7 +344,7 @@ export class WarehouseClient extends EventEmitter<ClientEvents> {
 
   private async heartbeatOf(node: string): Promise<Heartbeat> {
     const timeoutMs = Math.min(this.requestTimeoutMs, HEARTBEAT_TIMEOUT_CAP_MS);
-    const answer = await this.transport.send(node, { method: 'GET', path: '/v1/heartbeat', timeoutMs });
+    const answer = await this.transport.send(node, { method: 'GET', path: HEARTBEAT_PATH, timeoutMs });
     const verdict = judgeAnswer(answer);
     if (verdict.kind === 'denied') throw new AccessDeniedError(verdict.message, verdict.status);
     const heartbeat = answer.status === 200 ? parseHeartbeat(answer.text) : null;
@@ -379,10 +380,10 @@ function ifMatch({ ifVersion }: ConditionOptions): Record<string, string> {
   return ifVersion === undefined ? {} : { 'if-match': ifVersion };
 }
 
-function documentPath(key: string): string {
+function validDocumentPath(key: string): string {
   const normalized = normalizeKey(key);
   if (normalized === null) throw new InvalidRequestError(KEY_ERROR);
-  return `/v1/documents/${normalized}`;
+  return documentPath(normalized);
 }
 
 function writeResult(answer: Answer, ...expected: WriteResult['result'][]): WriteResult {

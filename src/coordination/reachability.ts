@@ -7,7 +7,8 @@
 // so that it returns to the view as soon as it answers again.
 import type { NodeId } from '../protocol/schemas.js';
 import type { PeerClient } from '../transport/peer-client.js';
-import { REPLICA_READ_PATH, isReadResponse } from '../replication/batcher.js';
+import { isReadResponse } from '../replication/batcher.js';
+import { REPLICA_READ_PATH } from '../protocol/paths.js';
 
 export interface ReachabilityOptions {
   self: NodeId;

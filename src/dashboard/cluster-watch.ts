@@ -1,14 +1,14 @@
 // Builds the dashboard's cluster snapshot on the serving node. Document
 // traffic only reaches the leader, so a follower asks the leader for its
 // figures in the background and shows the last answer it got.
-import { INTERNAL_TRAFFIC_PATH, Traffic, type ClusterSnapshot } from '../protocol/dashboard.js';
+import { Traffic, type ClusterSnapshot } from '../protocol/dashboard.js';
+import { INTERNAL_TRAFFIC_PATH } from '../protocol/paths.js';
 import { checker, type Heartbeat, type NodeId } from '../protocol/schemas.js';
 import type { PeerView } from '../membership/machine.js';
 import type { TrafficMeter } from '../observability/traffic.js';
 import type { PeerClient } from '../transport/peer-client.js';
 import { nodeViews } from './snapshot.js';
 
-export const TRAFFIC_PATH = '/v1/traffic';
 const isTraffic = checker(Traffic);
 
 export interface WatchSources {

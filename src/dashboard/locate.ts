@@ -4,7 +4,7 @@
 import { ReplicaReadResponse, checker, type NodeId, type ReplicaRecord } from '../protocol/schemas.js';
 import type { KeyCopy, KeyLocation } from '../protocol/dashboard.js';
 import { owners } from '../placement/rendezvous.js';
-import { REPLICA_READ_PATH } from '../replication/batcher.js';
+import { REPLICA_READ_PATH } from '../protocol/paths.js';
 import type { PeerClient } from '../transport/peer-client.js';
 
 const isReadResponse = checker(ReplicaReadResponse);

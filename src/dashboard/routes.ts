@@ -6,14 +6,13 @@ import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { buildServer } from '../server/app.js';
 import fastifyStatic from '@fastify/static';
-import { CLUSTER_PATH, ClusterSnapshot, KeyLocation, LocateParams, Traffic } from '../protocol/dashboard.js';
+import { ClusterSnapshot, KeyLocation, LocateParams, Traffic } from '../protocol/dashboard.js';
+import { CLUSTER_PATH, EVENTS_PATH, LOCATE_ROUTE, TRAFFIC_PATH, UI_PATH } from '../protocol/paths.js';
 import { ErrorBody } from '../protocol/schemas.js';
 import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
-import { TRAFFIC_PATH } from './cluster-watch.js';
 
 /** Where `npm run build` puts the page and uPlot (dist/ui). */
 export const UI_ROOT = fileURLToPath(new URL('../../ui/', import.meta.url));
-export const EVENTS_PATH = '/v1/events';
 const SNAPSHOT_INTERVAL_MS = 500;
 const ANY_ORIGIN = 'access-control-allow-origin';
 
@@ -73,8 +72,8 @@ export function registerDashboard(app: ReturnType<typeof buildServer>, services:
     stream.close();
     done();
   });
-  void app.register(fastifyStatic, { root: UI_ROOT, prefix: '/ui/' });
-  app.get('/ui', (_request, reply) => reply.redirect('/ui/'));
+  void app.register(fastifyStatic, { root: UI_ROOT, prefix: `${UI_PATH}/` });
+  app.get(UI_PATH, (_request, reply) => reply.redirect(`${UI_PATH}/`));
   app.get(EVENTS_PATH, (_request, reply) => {
     reply.hijack();
     stream.add(reply.raw);
@@ -88,7 +87,7 @@ export function registerDashboard(app: ReturnType<typeof buildServer>, services:
     return services.traffic();
   });
   app.get<{ Params: { key: string } }>(
-    '/v1/locate/:key',
+    LOCATE_ROUTE,
     { schema: { params: LocateParams, response: { 200: KeyLocation, 400: ErrorBody } } },
     async (request, reply) => {
       void reply.header(ANY_ORIGIN, '*');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { Heartbeat, checker } from '../protocol/schemas.js';
+import { HEARTBEAT_PATH } from '../protocol/paths.js';
 import { killAtExit } from './processes.js';
 import { waitFor, type WaitOptions } from './wait.js';
 
@@ -213,7 +214,7 @@ export class LocalCluster {
 
   async heartbeat(id: string, timeoutMs = 2000): Promise<Heartbeat | null> {
     try {
-      const response = await request(`${this.scheme}://${id}/v1/heartbeat`, { signal: AbortSignal.timeout(timeoutMs), dispatcher: this.dispatcher, headers: this.headers });
+      const response = await request(`${this.scheme}://${id}${HEARTBEAT_PATH}`, { signal: AbortSignal.timeout(timeoutMs), dispatcher: this.dispatcher, headers: this.headers });
       const body: unknown = await response.body.json();
       return isHeartbeat(body) ? body : null;
     } catch {

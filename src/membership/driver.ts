@@ -7,8 +7,9 @@ import { PeerError, type PeerClient } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
 import type { LeaderStatus, MembershipSource } from './source.js';
+import { GOSSIP_PATH } from '../protocol/paths.js';
+import { invariant } from '../common/assert.js';
 
-export const GOSSIP_PATH = '/internal/v1/gossip';
 const isGossip = checker(Gossip);
 const isRejection = checker(GossipRejection);
 
@@ -66,7 +67,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     this.persisting = this.persisting
       .then(async () => {
         const { term } = this.machine.status();
-        if (term < this.persistedTerm) throw new Error(`the term went down from ${this.persistedTerm} to ${term}`);
+        invariant(term >= this.persistedTerm, () => `the term went down from ${this.persistedTerm} to ${term}`);
         await this.options.persist({ term, peers: this.machine.contacts() });
         this.persistedTerm = Math.max(this.persistedTerm, term);
       })

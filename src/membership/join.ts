@@ -1,7 +1,8 @@
 // Joining an existing cluster: learn it from one node's signed heartbeat and
 // refuse a replication-factor mismatch before announcing ourselves.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Heartbeat, INTERNAL_HEARTBEAT_PATH, checker, type NodeId } from '../protocol/schemas.js';
+import { Heartbeat, checker, type NodeId } from '../protocol/schemas.js';
+import { INTERNAL_HEARTBEAT_PATH } from '../protocol/paths.js';
 import { UnauthenticatedAnswer, type PeerClient } from '../transport/peer-client.js';
 import { replicationFactorMismatch } from './machine.js';
 

@@ -7,6 +7,7 @@ import { CLUSTER_NAME, MAX_MEMBERS, type Gossip, type NodeId, type NodeInfo, typ
 import { compareNodeIds } from '../common/address.js';
 import { chooseLeader, claimBeats } from './election.js';
 import { MAX_TERM_STEP } from '../security/peer-payloads.js';
+import { invariant } from '../common/assert.js';
 
 /** A departed node is still sent gossip this long (a partition healing), then forgotten. */
 export const DEPARTED_TTL_MS = 24 * 3_600_000;
@@ -332,7 +333,7 @@ export class Membership {
 
   /** Terms only go up: a lower one would let a restarted leader's versions lose to older writes. */
   private raiseTerm(term: number): void {
-    if (term < this.term) throw new Error(`term would go down from ${this.term} to ${term}`);
+    invariant(term >= this.term, () => `term would go down from ${this.term} to ${term}`);
     this.term = term;
   }
 

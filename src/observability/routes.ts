@@ -3,8 +3,7 @@
 import type { buildServer } from '../server/app.js';
 import type { NodeMetrics } from './metrics.js';
 import { operationOf, outcomeOf } from './outcome.js';
-
-const DOCUMENT_ROUTE = '/v1/documents/:key';
+import { DOCUMENT_ROUTE, METRICS_PATH } from '../protocol/paths.js';
 
 export function registerMetrics(app: ReturnType<typeof buildServer>, metrics: NodeMetrics): void {
   // Added before the server starts, so the document routes (registered as a
@@ -16,5 +15,5 @@ export function registerMetrics(app: ReturnType<typeof buildServer>, metrics: No
     }
     done();
   });
-  app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
+  app.get(METRICS_PATH, async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
 }

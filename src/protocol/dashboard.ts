@@ -52,14 +52,6 @@ export const ClusterSnapshot = Type.Object({
 });
 export type ClusterSnapshot = Static<typeof ClusterSnapshot>;
 
-export const CLUSTER_PATH = '/v1/cluster';
-/** The leader's traffic as a follower's dashboard asks for it, signed like every node-to-node request. */
-export const INTERNAL_TRAFFIC_PATH = '/internal/v1/traffic';
-
-export function locatePath(key: string): string {
-  return `/v1/locate/${encodeURIComponent(key)}`;
-}
-
 export const LocateParams = Type.Object({ key: Type.String({ maxLength: 100 }) });
 
 export const KeyCopy = Type.Object({

@@ -148,9 +148,6 @@ export type NodeStats = Static<typeof NodeStats>;
 export const EmptyRequest = Type.Object({}, { additionalProperties: false });
 export type EmptyRequest = Static<typeof EmptyRequest>;
 
-/** A member's heartbeat, signed: how a joining node learns the cluster whatever the public API demands (TLS, tokens). */
-export const INTERNAL_HEARTBEAT_PATH = '/internal/v1/heartbeat';
-
 export const ErrorBody = Type.Object({
   error: Type.String(),
   /** Set on redirects and on 503s where a leader is known. */

@@ -12,9 +12,9 @@ import {
 } from '../protocol/schemas.js';
 import type { PeerTransport } from '../transport/peer-client.js';
 import type { ApplyResult } from '../storage/replicas.js';
+import { REPLICA_READ_PATH, REPLICA_WRITE_PATH } from '../protocol/paths.js';
+import { invariant } from '../common/assert.js';
 
-export const REPLICA_WRITE_PATH = '/internal/v1/replicas/write';
-export const REPLICA_READ_PATH = '/internal/v1/replicas/read';
 const MAX_BATCH = MAX_RECORDS_PER_REQUEST;
 
 const isWriteResponse = checker(ReplicaWriteResponse);
@@ -54,7 +54,7 @@ class PeerQueues<I, O> {
         batch.map((pending) => pending.item),
       )
         .then((results) => {
-          if (results.length !== batch.length) throw new Error(`${peer} answered ${results.length} of ${batch.length} items`);
+          invariant(results.length === batch.length, () => `${peer} answered ${results.length} of ${batch.length} items`);
           batch.forEach((pending, i) => pending.resolve(results[i]!));
         })
         .catch((error: Error) => batch.forEach((pending) => pending.reject(error)));
@@ -80,7 +80,7 @@ export class ReplicaBatcher {
       const fences = items.flatMap((item) => (item.fence === undefined ? [] : [item.fence]));
       const fence = fences.length > 0 ? Math.min(...fences) : undefined;
       const answer = await peers.post(peer, REPLICA_WRITE_PATH, { records, hintFor, fence }, isWriteResponse);
-      if (answer.current.length !== records.length) throw new Error(`${peer} answered ${answer.current.length} of ${records.length} records`);
+      invariant(answer.current.length === records.length, () => `${peer} answered ${answer.current.length} of ${records.length} records`);
       return answer.applied.map((applied, i) => ({ applied, current: answer.current[i]! }));
     });
     this.reads = new PeerQueues(async (peer, items) => {

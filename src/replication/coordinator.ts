@@ -16,6 +16,7 @@ import type { Fence } from '../coordination/fence.js';
 import type { PlacementHistory } from '../coordination/placement-history.js';
 import type { PlacementTicket } from '../coordination/placement-log.js';
 import { UnavailableError } from '../common/errors.js';
+import { invariant } from '../common/assert.js';
 
 export interface ClusterView {
   self: NodeId;
@@ -267,8 +268,13 @@ export class Coordinator {
   }
 
   private place(key: string, nodes: readonly NodeId[]): Placement {
+    const { replicationFactor } = this.cluster;
     const ranked = preferenceList(key, nodes);
-    return { owners: ranked.slice(0, this.cluster.replicationFactor), rest: ranked.slice(this.cluster.replicationFactor) };
+    const owners = ranked.slice(0, replicationFactor);
+    // The slice bounds the owners by the replication factor; a duplicate
+    // (a node listed twice in the view) would count one acknowledgement twice.
+    invariant(new Set(owners).size === owners.length, () => `placement of ${key} names an owner twice: ${owners.join(', ')}`);
+    return { owners, rest: ranked.slice(replicationFactor) };
   }
 
   private remember(key: string, version: Version): void {

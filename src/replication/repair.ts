@@ -27,13 +27,10 @@ import type { ReplicaStorage } from '../storage/replicas.js';
 import type { PeerTransport } from '../transport/peer-client.js';
 import { realTimers, type Timers } from '../common/timers.js';
 import type { Logger } from '../common/logger.js';
-import { REPLICA_WRITE_PATH } from './batcher.js';
+import { REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../protocol/paths.js';
 import { bucketRange, mismatchedBuckets } from './digest.js';
 import { DigestIndex } from './digest-index.js';
 import { compareVersions } from './version.js';
-
-export const SYNC_DIGEST_PATH = '/internal/v1/sync/digest';
-export const SYNC_KEYS_PATH = '/internal/v1/sync/keys';
 
 const isWriteResponse = checker(ReplicaWriteResponse);
 const isDigestResponse = checker(SyncDigestResponse);

@@ -3,6 +3,7 @@
 // Pure functions but the file reading: the server's hook only wires them in.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { DOCUMENTS_PREFIX, INTERNAL_PREFIX, UI_PATH } from '../protocol/paths.js';
 
 export const ROLES = ['read', 'write', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -67,8 +68,8 @@ export function roleOf(table: TokenTable, token: string): Role | null {
  * the cluster secret guards.
  */
 export function requiredRole(method: string, path: string): Role | null {
-  if (path.startsWith('/internal/') || path === '/ui' || path.startsWith('/ui/')) return null;
-  if (path.startsWith('/v1/documents/') && method !== 'GET' && method !== 'HEAD') return 'write';
+  if (path.startsWith(INTERNAL_PREFIX) || path === UI_PATH || path.startsWith(`${UI_PATH}/`)) return null;
+  if (path.startsWith(DOCUMENTS_PREFIX) && method !== 'GET' && method !== 'HEAD') return 'write';
   return 'read';
 }
 

@@ -7,7 +7,6 @@ import {
   EmptyRequest,
   ErrorBody,
   Gossip,
-  INTERNAL_HEARTBEAT_PATH,
   GossipRejection,
   Heartbeat,
   ReplicaReadRequest,
@@ -31,7 +30,19 @@ import { UnavailableError } from '../common/errors.js';
 import type { ReplicaEndpoints } from '../replication/endpoints.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
-import { INTERNAL_TRAFFIC_PATH, Traffic } from '../protocol/dashboard.js';
+import { Traffic } from '../protocol/dashboard.js';
+import {
+  DOCUMENT_ROUTE,
+  GOSSIP_PATH,
+  HEARTBEAT_PATH,
+  INTERNAL_HEARTBEAT_PATH,
+  INTERNAL_TRAFFIC_PATH,
+  REPLICA_READ_PATH,
+  REPLICA_WRITE_PATH,
+  STATS_PATH,
+  SYNC_DIGEST_PATH,
+  SYNC_KEYS_PATH,
+} from '../protocol/paths.js';
 import { guardInternalRoutes } from '../security/internal-guard.js';
 import { guardPublicRoutes } from '../security/access-guard.js';
 import type { NodeTls } from '../security/tls.js';
@@ -100,8 +111,8 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `No such endpoint: ${request.method} ${request.url}`));
 
-  app.get('/v1/heartbeat', { schema: { response: { 200: Heartbeat } } }, () => services.heartbeat());
-  app.get('/v1/stats', { schema: { response: { 200: NodeStats } } }, () => services.stats());
+  app.get(HEARTBEAT_PATH, { schema: { response: { 200: Heartbeat } } }, () => services.heartbeat());
+  app.get(STATS_PATH, { schema: { response: { 200: NodeStats } } }, () => services.stats());
 
   void app.register((plugin, _options, registered) => {
     const documents = plugin.withTypeProvider<TypeBoxTypeProvider>();
@@ -121,7 +132,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
       sendError(reply, 307, 'Not the leader', leader);
     });
 
-    documents.get('/v1/documents/:key', { schema: { params: KeyParams } }, async (request, reply) => {
+    documents.get(DOCUMENT_ROUTE, { schema: { params: KeyParams } }, async (request, reply) => {
       const key = normalizeKey(request.params.key);
       if (!key) return sendError(reply, 400, KEY_ERROR);
       const outcome = await services.documents.read(key);
@@ -141,7 +152,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     };
 
     documents.put(
-      '/v1/documents/:key',
+      DOCUMENT_ROUTE,
       { schema: { params: KeyParams, response: { ...Errors, 200: WriteResult, 201: WriteResult } } },
       async (request, reply) => {
         const key = normalizeKey(request.params.key);
@@ -160,7 +171,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     );
 
     documents.delete(
-      '/v1/documents/:key',
+      DOCUMENT_ROUTE,
       { schema: { params: KeyParams, response: { ...Errors, 200: WriteResult } } },
       async (request, reply) => {
         const key = normalizeKey(request.params.key);
@@ -185,7 +196,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
   void app.register((plugin, _options, registered) => {
     guardInternalRoutes(plugin, options.clusterSecret);
     const internal = plugin.withTypeProvider<TypeBoxTypeProvider>();
-    internal.post('/internal/v1/gossip', { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
+    internal.post(GOSSIP_PATH, { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
       const { result, answer } = await services.receiveGossip(request.body);
       if (!result.accepted) {
         void reply.code(409).send({ error: result.reason, alive: answer.nodes.length });
@@ -198,25 +209,25 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     internal.post(INTERNAL_TRAFFIC_PATH, { schema: { body: EmptyRequest, response: { 200: Traffic } } }, () => services.traffic());
 
     internal.post(
-      '/internal/v1/replicas/write',
+      REPLICA_WRITE_PATH,
       { schema: { body: ReplicaWriteRequest, response: { 200: ReplicaWriteResponse } } },
       (request) => services.replicas.write(request.body),
     );
 
     internal.post(
-      '/internal/v1/replicas/read',
+      REPLICA_READ_PATH,
       { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
       (request) => services.replicas.read(request.body),
     );
 
     internal.post(
-      '/internal/v1/sync/digest',
+      SYNC_DIGEST_PATH,
       { schema: { body: SyncDigestRequest, response: { 200: SyncDigestResponse } } },
       (request) => services.sync.compareDigests(request.body),
     );
 
     internal.post(
-      '/internal/v1/sync/keys',
+      SYNC_KEYS_PATH,
       { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
       (request) => services.sync.listKeys(request.body),
     );

@@ -6,7 +6,7 @@
 import type { KnownRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
 import { REQUEST_INDEX_LIMITS } from './store.js';
-import { applyRecord, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { applyRecord, checkHintSlots, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
 
 interface IndexedRequest {
   key: string;
@@ -50,6 +50,7 @@ export class MemoryStore implements ReplicaStorage {
   }
 
   async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    checkHintSlots(records, hintFor);
     const undo = this.begin();
     const results = records.map((record, i) => {
       const decision = applyRecord(this.records.get(record.key)?.version, record.version);

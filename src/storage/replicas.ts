@@ -3,6 +3,7 @@
 // it, and both decide what a replica write does with `applyRecord`.
 import type { KnownRequest, ReplicaRecord, Version } from '../protocol/schemas.js';
 import { compareVersions, isNewer } from '../replication/version.js';
+import { invariant } from '../common/assert.js';
 
 /** Per record of a batch: stored (or already held exactly), and the version held now. */
 export interface ApplyResult {
@@ -30,6 +31,11 @@ export interface ReplicaStorage {
   entries(start?: string, end?: string): Generator<ReplicaRecord>;
   getMeta<T>(name: string): T | undefined;
   putMeta(name: string, value: unknown): Promise<void>;
+}
+
+/** `hintFor`, when given, has one slot per record: a shorter one would leave hints unrecorded and a record's owner silently unrepaired. */
+export function checkHintSlots(records: readonly ReplicaRecord[], hintFor: readonly (string | null)[] | undefined): void {
+  invariant(hintFor === undefined || hintFor.length === records.length, () => `${records.length} records but ${hintFor?.length} hint slots`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
-import { applyRecord, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { applyRecord, checkHintSlots, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
 import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
@@ -160,6 +160,7 @@ export class ReplicaStore implements ReplicaStorage {
    * a record refused as not newer tells the writer what beat it.
    */
   async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    checkHintSlots(records, hintFor);
     const now = this.now();
     const results = await this.records.transaction(() => {
       const applied = records.map((record, i): ApplyResult => {

@@ -1,5 +1,6 @@
-// Node-to-node requests: one keep-alive connection pool per peer, a deadline
-// on every request, and answers checked against their schema before use.
+// Node-to-node requests: one keep-alive connection pool per peer, one overall
+// deadline on every request (waiting for a connection, connecting, headers and
+// body together), and answers checked against their schema before use.
 import { Pool } from 'undici';
 import type { NodeId } from '../protocol/schemas.js';
 import { AUTH_HEADER, signRequest, verifyResponse } from '../security/cluster-auth.js';
@@ -87,6 +88,8 @@ export class PeerClient implements PeerTransport {
   }
 
   private async send<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
+    const { timeoutMs } = this.options;
+    const deadline = AbortSignal.timeout(timeoutMs);
     const text = JSON.stringify(body);
     const auth = signRequest(this.options.secret, 'POST', path, text);
     let answerText: string;
@@ -99,22 +102,26 @@ export class PeerClient implements PeerTransport {
         path,
         body: text,
         headers: { 'content-type': 'application/json', ...auth },
-        // undici's own timers: cheaper per request than an AbortSignal.
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
+        // Each phase's timer restarts with the phase (the body's with every
+        // chunk), so alone they let a slow peer hold a caller for several
+        // timeouts: the deadline bounds the whole request.
+        signal: deadline,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       status = response.statusCode;
       signature = response.headers[AUTH_HEADER];
       answerText = await response.body.text();
     } catch (error) {
-      this.silentUntil.set(peer, performance.now() + this.options.timeoutMs);
+      this.silentUntil.set(peer, performance.now() + timeoutMs);
       if (!this.failingSince.has(peer)) this.failingSince.set(peer, performance.now());
       // The requests queued behind this one would each wait out their own timeout: fail them now.
       if (this.pools.get(peer) === pool) {
         this.pools.delete(peer);
         void pool.destroy().catch(() => {});
       }
-      throw new PeerError(`${peer}${path}: ${describeConnectionFailure(error)}`, null);
+      const failure = deadline.aborted ? `did not answer within ${timeoutMs} ms` : describeConnectionFailure(error);
+      throw new PeerError(`${peer}${path}: ${failure}`, null);
     }
     this.answered(peer);
     if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {

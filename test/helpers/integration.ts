@@ -12,6 +12,7 @@ import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { REPO_ROOT } from './cli.js';
 import { mulberry32, uuid4 } from '../../src/common/random.js';
 import { signRequest } from '../../src/security/cluster-auth.js';
+import { REPLICA_READ_PATH, STATS_PATH } from '../../src/protocol/paths.js';
 
 /** Short timeouts so failures are detected and repaired within seconds. */
 export const FAST = {
@@ -80,7 +81,7 @@ const READ_BATCH = 2000;
 export async function readReplicas(node: string, keys: readonly string[]): Promise<(ReplicaRecord | null)[]> {
   const out: (ReplicaRecord | null)[] = [];
   for (let start = 0; start < keys.length; start += READ_BATCH) {
-    const answer = await internalPost(node, '/internal/v1/replicas/read', JSON.stringify({ keys: keys.slice(start, start + READ_BATCH) }));
+    const answer = await internalPost(node, REPLICA_READ_PATH, JSON.stringify({ keys: keys.slice(start, start + READ_BATCH) }));
     if (answer.status !== 200) throw new Error(`replicas/read on ${node}: HTTP ${answer.status} ${answer.text.slice(0, 300)}`);
     out.push(...(json(answer).records as (ReplicaRecord | null)[]));
   }
@@ -95,7 +96,7 @@ export async function replicaMap(nodes: readonly string[], keys: readonly string
 
 /** Number of records (documents and tombstones) a node stores, from GET /v1/stats. */
 export async function recordCount(node: string): Promise<number> {
-  const answer = await http('GET', `http://${node}/v1/stats`);
+  const answer = await http('GET', `http://${node}${STATS_PATH}`);
   if (answer.status !== 200) throw new Error(`stats on ${node}: HTTP ${answer.status}`);
   return json(answer).records as number;
 }

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, NODE_BIN } from '../helpers/cli.js';
 import { fastCluster, http, json, makeKeys, runToExit, withLogs } from '../helpers/integration.js';
+import { HEARTBEAT_PATH } from '../../src/protocol/paths.js';
 
 const NODES = [
   { host: '127.0.0.2', port: 21501 },
@@ -40,7 +41,7 @@ describe('--advertise: listening on 0.0.0.0, known by another address', { timeou
 
   it('every node knows the others by their advertised address, and fails over among them', async () => {
     try {
-      const beat = json(await http('GET', `http://${id(NODES[1]!)}/v1/heartbeat`)) as { leader: string; nodes: { id: string }[] };
+      const beat = json(await http('GET', `http://${id(NODES[1]!)}${HEARTBEAT_PATH}`)) as { leader: string; nodes: { id: string }[] };
       assert.deepEqual(beat.nodes.map((node) => node.id).sort(), NODES.map(id));
       assert.equal(beat.leader, id(NODES[0]!));
       const [key] = makeKeys(51, 1);

@@ -14,16 +14,12 @@ import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { AUTH_HEADER, signResponse } from '../../src/security/cluster-auth.js';
 import { NODE_BIN } from '../helpers/cli.js';
 import { TEST_SECRET, fastCluster, http, inParallel, internalPost, json, makeKeys, runToExit, type HttpAnswer, type Finished } from '../helpers/integration.js';
+import { GOSSIP_PATH, HEARTBEAT_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const PORTS = [27001, 27002, 27003];
 const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
 const [A, B, C] = NODES as [string, string, string];
 const FAKES = Array.from({ length: 8 }, (_, i) => `127.0.0.1:${27011 + i}`);
-const GOSSIP = '/internal/v1/gossip';
-const WRITE = '/internal/v1/replicas/write';
-const READ = '/internal/v1/replicas/read';
-const DIGEST = '/internal/v1/sync/digest';
-const KEYS = '/internal/v1/sync/keys';
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const docs = makeKeys(1212, 200).map((key, i) => ({ key, value: JSON.stringify({ artifact: i, name: `item ${i}` }) }));
@@ -91,7 +87,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await cluster.start(PORTS);
     leader = await cluster.waitForLeader();
     await inParallel(docs, 16, async ({ key, value }) => {
-      const answer = await http('PUT', `http://${leader}/v1/documents/${key}`, value);
+      const answer = await http('PUT', `http://${leader}${documentPath(key)}`, value);
       assert.equal(answer.status, 201, answer.text);
     });
   });
@@ -136,10 +132,10 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await attack('gossip from an outsider naming a fake peer whose address answers 409', async () => {
       const fakes = await fakeNodes(FAKES.slice(0, 1), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":200}' }));
       try {
-        for (const node of NODES) assertRefused(await internalPost(node, GOSSIP, gossip(), null), [401]);
+        for (const node of NODES) assertRefused(await internalPost(node, GOSSIP_PATH, gossip(), null), [401]);
         // A member naming it: the nodes contact it, and its unsigned 409 stops nobody.
-        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP, gossip())).status, 200);
-        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 6, { timeoutMs: 10_000, message: 'the nodes to contact the fake peer' });
+        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP_PATH, gossip())).status, 200);
+        await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 6, { timeoutMs: 10_000, message: 'the nodes to contact the fake peer' });
         await someRounds();
         assert.equal(cluster.running().length, 3);
         await assertClusterIntact(term);
@@ -151,8 +147,8 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await attack('a signed 409 from a smaller group (one misconfigured member) stops nobody', async () => {
       const fakes = await fakeNodes(FAKES.slice(1, 2), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}', sign: true }));
       try {
-        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP, gossip({ from: { id: FAKES[1], joined: 1 }, nodes: [] }))).status, 200);
-        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 6, { timeoutMs: 10_000, message: 'the nodes to hear the 409' });
+        for (const node of NODES) assert.equal((await internalPost(node, GOSSIP_PATH, gossip({ from: { id: FAKES[1], joined: 1 }, nodes: [] }))).status, 200);
+        await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 6, { timeoutMs: 10_000, message: 'the nodes to hear the 409' });
         await someRounds();
         assert.equal(cluster.running().length, 3);
         await assertClusterIntact(term);
@@ -165,30 +161,30 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
       for (const fakeTerm of [1e308, MAX_SAFE, term + 2 ** 50]) {
         const body = gossip({ leader: FAKES[0], term: fakeTerm });
         for (const node of NODES) {
-          assertRefused(await internalPost(node, GOSSIP, body, null), [401]);
-          assertRefused(await internalPost(node, GOSSIP, body), [400, 409]);
+          assertRefused(await internalPost(node, GOSSIP_PATH, body, null), [401]);
+          assertRefused(await internalPost(node, GOSSIP_PATH, body), [400, 409]);
         }
       }
       // A real member's id claiming leadership with a huge term, from a request: not adopted either.
-      assertRefused(await internalPost(A, GOSSIP, gossip({ from: { id: B, joined: 1 }, leader: B, term: term + 2_000_000 })), [409]);
+      assertRefused(await internalPost(A, GOSSIP_PATH, gossip({ from: { id: B, joined: 1 }, leader: B, term: term + 2_000_000 })), [409]);
       await someRounds();
       await assertClusterIntact(term);
     });
 
     await attack('8 fake members acknowledging every replica write', async () => {
       const fakes = await fakeNodes(FAKES, (path) =>
-        path === WRITE ? { status: 200, body: JSON.stringify({ hadValue: [] }) } : { status: 200, body: gossip({ leader: FAKES[0], term: term + 1 }) },
+        path === REPLICA_WRITE_PATH ? { status: 200, body: JSON.stringify({ hadValue: [] }) } : { status: 200, body: gossip({ leader: FAKES[0], term: term + 1 }) },
       );
       try {
         const members = FAKES.map((id) => ({ id, joined: 1 }));
         for (const node of NODES) {
-          assertRefused(await internalPost(node, GOSSIP, gossip({ nodes: members }), null), [401]);
-          assert.equal((await internalPost(node, GOSSIP, gossip({ nodes: members }))).status, 200);
+          assertRefused(await internalPost(node, GOSSIP_PATH, gossip({ nodes: members }), null), [401]);
+          assert.equal((await internalPost(node, GOSSIP_PATH, gossip({ nodes: members }))).status, 200);
         }
-        await cluster.waitFor(() => fakes.hits(GOSSIP) >= 16, { timeoutMs: 10_000, message: 'the nodes to contact the fakes' });
+        await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 16, { timeoutMs: 10_000, message: 'the nodes to contact the fakes' });
         await someRounds(10);
         await assertClusterIntact(term);
-        assert.equal(fakes.hits(WRITE), 0, 'no copy was handed to a fake');
+        assert.equal(fakes.hits(REPLICA_WRITE_PATH), 0, 'no copy was handed to a fake');
       } finally {
         await fakes.close();
       }
@@ -199,26 +195,26 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
       for (const version of [[MAX_SAFE, MAX_SAFE, 'x:1'], [term, MAX_SAFE, A], [term + 2_000_000, 1, A], [term, (Date.now() + 86_400_000) * 1024, A]]) {
         const body = record(key, version, '{"immortal": true}');
         for (const node of NODES) {
-          assertRefused(await internalPost(node, WRITE, body, null), [401]);
-          assertRefused(await internalPost(node, WRITE, body), [400]);
+          assertRefused(await internalPost(node, REPLICA_WRITE_PATH, body, null), [401]);
+          assertRefused(await internalPost(node, REPLICA_WRITE_PATH, body), [400]);
         }
       }
       // The public API still replaces and deletes, and the leader's clock is not frozen.
-      const url = `http://${leader}/v1/documents/${docs[1]!.key}`;
+      const url = `http://${leader}${documentPath(docs[1]!.key)}`;
       assert.equal((await http('GET', url)).text, docs[1]!.value);
       const other = makeKeys(1213, 1)[0]!;
-      assert.equal((await http('PUT', `http://${leader}/v1/documents/${other}`, '{"v": 1}')).status, 201);
-      assert.equal((await http('PUT', `http://${leader}/v1/documents/${other}`, '{"v": 2}')).status, 200);
-      assert.equal((await http('GET', `http://${leader}/v1/documents/${other}`)).text, '{"v": 2}');
-      assert.equal((await http('DELETE', `http://${leader}/v1/documents/${other}`)).status, 200);
-      assert.equal((await http('GET', `http://${leader}/v1/documents/${other}`)).status, 404);
+      assert.equal((await http('PUT', `http://${leader}${documentPath(other)}`, '{"v": 1}')).status, 201);
+      assert.equal((await http('PUT', `http://${leader}${documentPath(other)}`, '{"v": 2}')).status, 200);
+      assert.equal((await http('GET', `http://${leader}${documentPath(other)}`)).text, '{"v": 2}');
+      assert.equal((await http('DELETE', `http://${leader}${documentPath(other)}`)).status, 200);
+      assert.equal((await http('GET', `http://${leader}${documentPath(other)}`)).status, 404);
     });
 
     await attack('dumping every key and value through sync/keys and replicas/read', async () => {
       for (const node of NODES) {
-        assertRefused(await internalPost(node, KEYS, JSON.stringify({ from: A, members: NODES, buckets: [0, 1, 2] }), null), [401]);
-        assertRefused(await internalPost(node, READ, JSON.stringify({ keys: docs.map((doc) => doc.key) }), null), [401]);
-        assertRefused(await internalPost(node, READ, JSON.stringify({ keys: docs.map((doc) => doc.key) }), 'a-guessed-secret-of-some-length'), [403]);
+        assertRefused(await internalPost(node, SYNC_KEYS_PATH, JSON.stringify({ from: A, members: NODES, buckets: [0, 1, 2] }), null), [401]);
+        assertRefused(await internalPost(node, REPLICA_READ_PATH, JSON.stringify({ keys: docs.map((doc) => doc.key) }), null), [401]);
+        assertRefused(await internalPost(node, REPLICA_READ_PATH, JSON.stringify({ keys: docs.map((doc) => doc.key) }), 'a-guessed-secret-of-some-length'), [403]);
       }
     });
 
@@ -226,9 +222,9 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
       const buckets = Array.from({ length: 65_536 }, (_, i) => i % 4096);
       const members = Array.from({ length: 1024 }, (_, i) => `10.1.${i >> 8}.${i & 255}:1`);
       const bodies: [string, string][] = [
-        [KEYS, JSON.stringify({ from: A, members: NODES, buckets })],
-        [DIGEST, JSON.stringify({ from: A, members: [A, ...members], buckets: [] })],
-        [GOSSIP, gossip({ nodes: members.map((id) => ({ id, joined: 1 })) })],
+        [SYNC_KEYS_PATH, JSON.stringify({ from: A, members: NODES, buckets })],
+        [SYNC_DIGEST_PATH, JSON.stringify({ from: A, members: [A, ...members], buckets: [] })],
+        [GOSSIP_PATH, gossip({ nodes: members.map((id) => ({ id, joined: 1 })) })],
       ];
       for (const [path, body] of bodies) {
         for (const secret of [null, TEST_SECRET]) {
@@ -238,7 +234,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
         }
       }
       // A digest and a key list a member may legitimately ask for are answered, chunked.
-      assert.equal((await internalPost(B, KEYS, JSON.stringify({ from: A, members: NODES, buckets: Array.from({ length: 64 }, (_, i) => i) }))).status, 200);
+      assert.equal((await internalPost(B, SYNC_KEYS_PATH, JSON.stringify({ from: A, members: NODES, buckets: Array.from({ length: 64 }, (_, i) => i) }))).status, 200);
       await assertClusterIntact(term);
     });
 
@@ -257,16 +253,16 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
       for (const body of cases) {
         for (const node of NODES) {
           // An outsider's large body is refused before it is read: the connection may close under it.
-          const unsigned = await internalPost(node, WRITE, body, null).catch(() => null);
+          const unsigned = await internalPost(node, REPLICA_WRITE_PATH, body, null).catch(() => null);
           if (unsigned) assertRefused(unsigned, [401]);
-          assertRefused(await internalPost(node, WRITE, body, TEST_SECRET, 30_000), [400, 413]);
+          assertRefused(await internalPost(node, REPLICA_WRITE_PATH, body, TEST_SECRET, 30_000), [400, 413]);
         }
       }
       for (const node of NODES) {
-        assertRefused(await internalPost(node, GOSSIP, gossip({ from: { id: B, joined: 1 }, repair: { underReplicated: 1e308, transfersInProgress: 0, hintsPending: 0, syncedFor: [] } })), [400]);
-        assert.equal((await http('GET', `http://${node}/v1/heartbeat`)).status, 200);
+        assertRefused(await internalPost(node, GOSSIP_PATH, gossip({ from: { id: B, joined: 1 }, repair: { underReplicated: 1e308, transfersInProgress: 0, hintsPending: 0, syncedFor: [] } })), [400]);
+        assert.equal((await http('GET', `http://${node}${HEARTBEAT_PATH}`)).status, 200);
       }
-      assert.equal((await http('GET', `http://${leader}/v1/documents/${key}`)).text, docs[2]!.value);
+      assert.equal((await http('GET', `http://${leader}${documentPath(key)}`)).text, docs[2]!.value);
     });
 
     await attack('a second node on the same data dir', async () => {
@@ -304,13 +300,13 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
       other = fastCluster('attacks-other', 2);
       const stranger = await other.startNode({ port: 27006, join: null });
       const { key } = docs[3]!;
-      assert.equal((await http('PUT', `http://${stranger.id}/v1/documents/${key}`, '{"stale": true}')).status, 201);
+      assert.equal((await http('PUT', `http://${stranger.id}${documentPath(key)}`, '{"stale": true}')).status, 201);
       await stranger.stop('SIGTERM');
       // It learns the cluster's id only from the members' answers, after it listens: its info lines are left out.
       const args = [...stranger.args, '--join', A, '--cluster-secret-file', cluster.secretFile, '--log-level', 'warn'];
       const run = await runToExit(NODE_BIN, args, 40_000);
       assertOneLineError(run, /^Error: 127\.0\.0\.1:27006 belongs to another cluster .* move that data dir away to join with an empty one/);
-      assert.equal((await http('GET', `http://${leader}/v1/documents/${key}`)).text, docs[3]!.value);
+      assert.equal((await http('GET', `http://${leader}${documentPath(key)}`)).text, docs[3]!.value);
       await assertClusterIntact();
     });
 
@@ -334,7 +330,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await cluster.waitForInSync(60_000);
     let lost = 0;
     await inParallel(docs, 16, async ({ key, value }) => {
-      const answer = await http('GET', `http://${leader}/v1/documents/${key}`);
+      const answer = await http('GET', `http://${leader}${documentPath(key)}`);
       if (answer.status !== 200 || answer.text !== value) lost++;
     });
     const crashed = [...cluster.nodes.values()].filter((node) => !node.running).length;

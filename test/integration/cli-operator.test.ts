@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, CliDriver } from '../helpers/cli.js';
 import { fastCluster, http, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
+import { HEARTBEAT_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const LEADER = '127.0.0.1:21401';
 const FOLLOWER = '127.0.0.1:21402';
@@ -85,7 +86,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
     assert.equal(owners.length, 2);
     assert.ok(owners.every((copy) => copy.copy === 'document'));
     assert.deepEqual(owners[0]!.version, owners[1]!.version);
-    const version = String((await http('GET', `http://${LEADER}/v1/documents/${key}`)).headers['x-warehouse-version']);
+    const version = String((await http('GET', `http://${LEADER}${documentPath(key)}`)).headers['x-warehouse-version']);
     const text = await cli('LOCATE', key!);
     assert.equal(text.code, 0);
     const lines = text.stdout.trimEnd().split('\n');
@@ -177,7 +178,7 @@ describe('the demo (npm start) and its meta-commands', { timeout: 240_000 }, () 
         ['3', '127.0.0.1:8697', 'running', '-'],
       ]);
       assert.deepEqual(await demo.ask('\\kill 2'), ['Killed node 2 (127.0.0.1:9876) with SIGKILL']);
-      assert.equal((await http('GET', 'http://127.0.0.1:9876/v1/heartbeat').catch(() => null)), null, 'node 2 is gone');
+      assert.equal((await http('GET', `http://127.0.0.1:9876${HEARTBEAT_PATH}`).catch(() => null)), null, 'node 2 is gone');
       assert.deepEqual(await demo.ask('\\pause 3'), ['Paused node 3 (127.0.0.1:8697) (SIGSTOP); \\resume 3 wakes it']);
       assert.deepEqual((await table()).map((row) => row[2]), ['running', 'stopped', 'paused']);
       assert.deepEqual(await demo.ask('\\resume 3'), ['Resumed node 3 (127.0.0.1:8697)']);
@@ -196,7 +197,7 @@ describe('the demo (npm start) and its meta-commands', { timeout: 240_000 }, () 
       demo.send('EXIT');
       assert.equal((await demo.waitForExit(30_000)).code, 0);
       for (const port of [8765, 9876, 8697, 9877]) {
-        assert.equal(await http('GET', `http://127.0.0.1:${port}/v1/heartbeat`).catch(() => null), null, `node on ${port} stopped with the demo`);
+        assert.equal(await http('GET', `http://127.0.0.1:${port}${HEARTBEAT_PATH}`).catch(() => null), null, `node on ${port} stopped with the demo`);
       }
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${demo.describe()}`);

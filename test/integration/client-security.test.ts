@@ -14,6 +14,7 @@ import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, CliDriver, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
 import { launchBrowser, noBrowser } from '../helpers/browser.js';
 import { type HttpAnswer, fastCluster, http, json, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
+import { CLUSTER_PATH, HEARTBEAT_PATH, METRICS_PATH, STATS_PATH, documentPath, locatePath } from '../../src/protocol/paths.js';
 
 const PORTS = [26101, 26102, 26103];
 const [ONE, TWO, THREE] = PORTS.map((port) => `127.0.0.1:${port}`) as [string, string, string];
@@ -87,7 +88,7 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   });
 
   it('answers no plain HTTP request; the CLI says what is missing in one line', async () => {
-    await assert.rejects(http('GET', `http://${ONE}/v1/heartbeat`));
+    await assert.rejects(http('GET', `http://${ONE}${HEARTBEAT_PATH}`));
     const plain = await runToExit(CLI_BIN, ['-P', '26102', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
     assert.equal(plain.code, 1, plain.stderr);
     assert.match(plain.stderr, /^Error: cannot connect to a database of Warehouse 13 at 127\.0\.0\.1:26102 \(.*; a node serving HTTPS needs --tls\)\n$/);
@@ -98,8 +99,8 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
 
   it('every public route needs a token; reading needs read, writing write; 401 and 403 are one-line JSON errors', async () => {
     const [key] = makeKeys(7, 1);
-    const document = `${ONE}/v1/documents/${key}`;
-    assertRefused(await call('GET', `${ONE}/v1/heartbeat`, null), 401, /^Unauthorized: this node needs a token/);
+    const document = `${ONE}${documentPath(key)}`;
+    assertRefused(await call('GET', `${ONE}${HEARTBEAT_PATH}`, null), 401, /^Unauthorized: this node needs a token/);
     assertRefused(await call('GET', document, 'not-a-token-of-this-cluster'), 401, /^Unauthorized: unknown token$/);
     assertRefused(await call('PUT', document, READ, '{"a": 1}'), 403, /^Forbidden: a read token cannot write documents \(needs write\)$/);
     assertRefused(await call('DELETE', document, READ), 403, /^Forbidden/);
@@ -108,17 +109,17 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
     assert.equal((await call('PUT', document, ADMIN, '{"a": 2}')).status, 200);
     assert.equal((await call('GET', document, READ)).text, '{"a": 2}');
     // A follower checks the token before it redirects, and redirects over HTTPS.
-    assertRefused(await call('PUT', `${TWO}/v1/documents/${key}`, null, '{}'), 401, /^Unauthorized/);
-    const redirected = await call('GET', `${TWO}/v1/documents/${key}`, READ);
+    assertRefused(await call('PUT', `${TWO}${documentPath(key)}`, null, '{}'), 401, /^Unauthorized/);
+    const redirected = await call('GET', `${TWO}${documentPath(key)}`, READ);
     assert.equal(redirected.status, 307);
-    assert.equal(redirected.headers.location, `https://${ONE}/v1/documents/${key}`);
-    for (const path of ['/metrics', '/v1/cluster', '/v1/stats', `/v1/locate/${key}`]) {
+    assert.equal(redirected.headers.location, `https://${ONE}${documentPath(key)}`);
+    for (const path of [METRICS_PATH, CLUSTER_PATH, STATS_PATH, locatePath(key)]) {
       assertRefused(await call('GET', `${THREE}${path}`, null), 401, /^Unauthorized/);
       assert.equal((await call('GET', `${THREE}${path}`, READ)).status, 200, path);
     }
     // The dashboard's page holds no data; its event stream takes the token as a query parameter.
     assert.equal((await call('GET', `${THREE}/ui/`, null)).status, 200);
-    assert.equal((await call('GET', `${THREE}/v1/cluster?access_token=${READ}`, null)).status, 200);
+    assert.equal((await call('GET', `${THREE}${CLUSTER_PATH}?access_token=${READ}`, null)).status, 200);
   });
 
   it('the dashboard works with its token in the page\'s fragment, the leader\'s traffic included', { skip: noBrowser }, async () => {
@@ -128,7 +129,7 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
       await page.goto(`https://${TWO}/ui/#token=${READ}`);
       await page.locator('#nodes tbody tr.alive').nth(2).waitFor({ timeout: 10_000 });
       assert.equal(await page.locator('#leader').textContent(), ONE);
-      for (const key of makeKeys(9, 20)) assert.equal((await call('PUT', `${ONE}/v1/documents/${key}`, WRITE, '{"n": 1}')).status, 201);
+      for (const key of makeKeys(9, 20)) assert.equal((await call('PUT', `${ONE}${documentPath(key)}`, WRITE, '{"n": 1}')).status, 201);
       // The follower serving the page asks the leader for these figures over the signed internal route.
       await page.waitForFunction((leader) => new RegExp(`\\d+/s on ${leader}`).test(document.getElementById('rate')?.textContent ?? ''), ONE, { timeout: 10_000 });
     } finally {
@@ -138,7 +139,7 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
 
   it('SIGHUP reads the tokens file again: a revoked token is refused at once; a broken file keeps the tokens in force', async () => {
     const node = cluster.get(THREE);
-    const heartbeat = (token: string) => call('GET', `${THREE}/v1/heartbeat`, token);
+    const heartbeat = (token: string) => call('GET', `${THREE}${HEARTBEAT_PATH}`, token);
     /** Sends SIGHUP and waits for the node to log `outcome` once more. */
     const hangUp = async (outcome: 'tokens reloaded' | 'tokens not reloaded') => {
       const seen = () => node.lastOutput(500).split(`"msg":"${outcome}`).length;

@@ -10,17 +10,18 @@ import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { NODE_BIN } from '../helpers/cli.js';
 import { FAST, type HttpAnswer, fastCluster, http, internalPost, json, runToExit } from '../helpers/integration.js';
+import { GOSSIP_PATH, INTERNAL_HEARTBEAT_PATH, INTERNAL_TRAFFIC_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../../src/protocol/paths.js';
 
 const ONE = '127.0.0.1:26001';
 const TWO = '127.0.0.1:26002';
 const ROUTES: [string, string][] = [
-  ['/internal/v1/gossip', JSON.stringify({ cluster: 'Warehouse 13', from: { id: '127.0.0.1:26009', joined: 1 }, leader: null, term: 0, replicationFactor: 2, nodes: [] })],
-  ['/internal/v1/replicas/write', JSON.stringify({ records: [] })],
-  ['/internal/v1/replicas/read', JSON.stringify({ keys: [] })],
-  ['/internal/v1/sync/digest', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [] })],
-  ['/internal/v1/sync/keys', JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [0] })],
-  ['/internal/v1/heartbeat', '{}'],
-  ['/internal/v1/traffic', '{}'],
+  [GOSSIP_PATH, JSON.stringify({ cluster: 'Warehouse 13', from: { id: '127.0.0.1:26009', joined: 1 }, leader: null, term: 0, replicationFactor: 2, nodes: [] })],
+  [REPLICA_WRITE_PATH, JSON.stringify({ records: [] })],
+  [REPLICA_READ_PATH, JSON.stringify({ keys: [] })],
+  [SYNC_DIGEST_PATH, JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [] })],
+  [SYNC_KEYS_PATH, JSON.stringify({ from: ONE, members: [ONE, TWO], buckets: [0] })],
+  [INTERNAL_HEARTBEAT_PATH, '{}'],
+  [INTERNAL_TRAFFIC_PATH, '{}'],
 ];
 
 function assertOneLineJsonError(answer: HttpAnswer, status: number): void {
@@ -47,9 +48,9 @@ describe('cluster secret', { timeout: 120_000 }, () => {
       const signed = await internalPost(ONE, path, body);
       assert.ok(signed.status < 500, `${path}: ${signed.text}`);
     }
-    const noBody = await http('POST', `http://${ONE}/internal/v1/replicas/read`, undefined, { 'x-warehouse-time': String(Date.now()), 'x-warehouse-auth': 'x' });
+    const noBody = await http('POST', `http://${ONE}${REPLICA_READ_PATH}`, undefined, { 'x-warehouse-time': String(Date.now()), 'x-warehouse-auth': 'x' });
     assertOneLineJsonError(noBody, 403);
-    const stale = await http('POST', `http://${ONE}/internal/v1/replicas/read`, '{"keys":[]}', {
+    const stale = await http('POST', `http://${ONE}${REPLICA_READ_PATH}`, '{"keys":[]}', {
       'content-type': 'application/json', 'x-warehouse-time': String(Date.now() - 120_000), 'x-warehouse-auth': 'x',
     });
     assertOneLineJsonError(stale, 401);

@@ -15,6 +15,7 @@ import { CliDriver } from '../helpers/cli.js';
 import { fastCluster, http, internalPost, json, makeKeys, withLogs } from '../helpers/integration.js';
 import { owners } from '../../src/placement/rendezvous.js';
 import { Firewall } from '../../chaos/firewall.js';
+import { REPLICA_READ_PATH, REPLICA_WRITE_PATH, documentPath } from '../../src/protocol/paths.js';
 
 /** etcd grants leases in whole seconds, at least 2. */
 const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 3000, requestTimeoutMs: 1000 };
@@ -115,7 +116,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     const beat = (await cluster.heartbeat(successor!))!;
     assert.ok(beat.term > oldTerm, `term ${beat.term} after ${oldTerm}`);
     const [key] = makeKeys(12, 1);
-    const answer = await http('PUT', `http://${successor!}/v1/documents/${key}`, '{"after": "failover"}');
+    const answer = await http('PUT', `http://${successor!}${documentPath(key)}`, '{"after": "failover"}');
     assert.equal(answer.status, 201, answer.text);
     await cluster.restart(old);
     // The restarted node registers anew: a younger key, so it follows.
@@ -126,7 +127,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
   it('fences a deposed leader: once its successor announced itself, replicas refuse writes carrying the old term', async () => {
     const old = await cluster.waitForLeader();
     const [first, second] = makeKeys(14, 2);
-    assert.equal((await http('PUT', `http://${old}/v1/documents/${first}`, '{"by": "old"}')).status, 201);
+    assert.equal((await http('PUT', `http://${old}${documentPath(first)}`, '{"by": "old"}')).status, 201);
     const oldTerm = (await cluster.heartbeat(old))!.term;
     const others = PORTS.map((port) => `127.0.0.1:${port}`).filter((id) => id !== old);
     cluster.get(old).signal('SIGSTOP');
@@ -138,23 +139,23 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
         return successor !== null;
       }, { timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS + 2000, message: 'a successor while the leader is paused' });
       // Its first request announces the successor's term to every node it sees.
-      const written = await http('PUT', `http://${successor!}/v1/documents/${second}`, '{"by": "successor"}');
+      const written = await http('PUT', `http://${successor!}${documentPath(second)}`, '{"by": "successor"}');
       assert.equal(written.status, 201, written.text);
       const newTerm = (await cluster.heartbeat(successor!))!.term;
       assert.ok(newTerm > oldTerm);
       // What the paused leader would send for a write it had in flight.
       const stale = { records: [{ key: first, version: [oldTerm, Date.now() * 1000, old], value: '{"by": "deposed"}' }], fence: oldTerm };
       for (const replica of others) {
-        const refused = await internalPost(replica, '/internal/v1/replicas/write', JSON.stringify(stale));
+        const refused = await internalPost(replica, REPLICA_WRITE_PATH, JSON.stringify(stale));
         assert.equal(refused.status, 409, refused.text);
         assert.match((json(refused) as { error: string }).error, new RegExp(`Stale leader: term ${oldTerm} is below term ${newTerm}`));
       }
-      assert.deepEqual(json(await http('GET', `http://${successor!}/v1/documents/${first}`)), { by: 'old' });
+      assert.deepEqual(json(await http('GET', `http://${successor!}${documentPath(first)}`)), { by: 'old' });
     } finally {
       cluster.get(old).signal('SIGCONT');
     }
     // Woken up, the old leader serves nothing: its lease is over, and it rejoins as a follower.
-    const late = await http('PUT', `http://${old}/v1/documents/${first}`, '{"by": "late"}');
+    const late = await http('PUT', `http://${old}${documentPath(first)}`, '{"by": "late"}');
     assert.ok([307, 503].includes(late.status), `${late.status} ${late.text}`);
     await cluster.waitForLeader(undefined, 60_000);
     assert.notEqual(await cluster.waitForLeader(), old);
@@ -165,20 +166,20 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     const alive = (await cluster.heartbeat(leader))!.nodes.map((node) => node.id);
     const follower = alive.find((id) => id !== leader)!;
     const key = makeKeys(15, 200).find((candidate) => owners(candidate, alive, 2).includes(follower))!;
-    assert.equal((await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v": 1}')).status, 201);
+    assert.equal((await http('PUT', `http://${leader}${documentPath(key)}`, '{"v": 1}')).status, 201);
     cluster.get(follower).signal('SIGSTOP');
     try {
-      const read = await http('GET', `http://${leader}/v1/documents/${key}`);
+      const read = await http('GET', `http://${leader}${documentPath(key)}`);
       assert.equal(read.status, 503, read.text);
       assert.match((json(read) as { error: string }).error, /Not every owner of the key is reachable/);
-      assert.equal((await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v": 2}')).status, 503);
+      assert.equal((await http('PUT', `http://${leader}${documentPath(key)}`, '{"v": 2}')).status, 503);
       // The paused node's lease ends; the key gets a new owner set, repaired from the copy the leader holds.
       await cluster.waitFor(async () => !(await cluster.heartbeat(leader))!.nodes.some((node) => node.id === follower), {
         timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS,
         message: 'etcd to drop the paused node',
       });
-      await cluster.waitFor(async () => (await http('GET', `http://${leader}/v1/documents/${key}`)).status === 200, { message: 'the key to be served again' });
-      const value = json(await http('GET', `http://${leader}/v1/documents/${key}`)) as { v: number };
+      await cluster.waitFor(async () => (await http('GET', `http://${leader}${documentPath(key)}`)).status === 200, { message: 'the key to be served again' });
+      const value = json(await http('GET', `http://${leader}${documentPath(key)}`)) as { v: number };
       assert.ok(value.v === 1 || value.v === 2, JSON.stringify(value));
     } finally {
       cluster.get(follower).signal('SIGCONT');
@@ -193,17 +194,17 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     // Owned by the two followers only: the leader never held a copy.
     const key = makeKeys(16, 200).find((candidate) => !owners(candidate, alive, 2).includes(leader))!;
     // The previous test's paused node may still be on its way back into the view.
-    await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"kept": true}')).status === 201, { message: 'the key to be written' });
+    await cluster.waitFor(async () => (await http('PUT', `http://${leader}${documentPath(key)}`, '{"kept": true}')).status === 201, { message: 'the key to be written' });
     for (const id of followers) cluster.get(id).signal('SIGSTOP');
     try {
       await cluster.waitFor(async () => (await cluster.heartbeat(leader))!.nodes.length === 1, {
         timeoutMs: TIMING.failureTimeoutMs + EXPIRY_SLACK_MS + 2000,
         message: 'etcd to drop both paused nodes',
       });
-      const read = await http('GET', `http://${leader}/v1/documents/${key}`);
+      const read = await http('GET', `http://${leader}${documentPath(key)}`);
       assert.equal(read.status, 503, read.text);
       assert.match((json(read) as { error: string }).error, /may sit only on nodes that are gone or silent/);
-      const created = await http('PUT', `http://${leader}/v1/documents/${key}`, '{"kept": false}', { 'content-type': 'application/json', 'if-none-match': '*' });
+      const created = await http('PUT', `http://${leader}${documentPath(key)}`, '{"kept": false}', { 'content-type': 'application/json', 'if-none-match': '*' });
       assert.equal(created.status, 503, created.text);
     } finally {
       for (const id of followers) cluster.get(id).signal('SIGCONT');
@@ -211,7 +212,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     let served: unknown;
     await cluster.waitFor(
       async () => {
-        const answer = await http('GET', `http://${leader}/v1/documents/${key}`).catch(() => null);
+        const answer = await http('GET', `http://${leader}${documentPath(key)}`).catch(() => null);
         if (answer?.status === 200) served = json(answer);
         return answer?.status === 200;
       },
@@ -225,24 +226,24 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     const alive = (await cluster.heartbeat(leader))!.nodes.map((node) => node.id);
     const follower = alive.find((id) => id !== leader)!;
     const key = makeKeys(17, 200).find((candidate) => owners(candidate, alive, 2).includes(follower) && owners(candidate, alive, 2).includes(leader))!;
-    await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"n": 1}')).status === 201, { message: 'the key to be written' });
+    await cluster.waitFor(async () => (await http('PUT', `http://${leader}${documentPath(key)}`, '{"n": 1}')).status === 201, { message: 'the key to be written' });
     // Nothing reaches the follower's port; its own etcd client goes on renewing its lease.
     const rule = ['OUTPUT', '-p', 'tcp', '-d', '127.0.0.1', '--dport', follower.split(':')[1]!, '-j', 'DROP'];
     execFileSync('iptables', ['-w', '-A', ...rule]);
     try {
-      await cluster.waitFor(async () => (await http('PUT', `http://${leader}/v1/documents/${key}`, '{"n": 2}')).status === 200, {
+      await cluster.waitFor(async () => (await http('PUT', `http://${leader}${documentPath(key)}`, '{"n": 2}')).status === 200, {
         timeoutMs: TIMING.failureTimeoutMs + 10_000,
         message: 'the leader to place the key without the node it cannot reach',
       });
       assert.ok((await cluster.heartbeat(leader))!.nodes.some((node) => node.id === follower), 'the unreachable node is still alive in etcd');
-      assert.deepEqual(json(await http('GET', `http://${leader}/v1/documents/${key}`)), { n: 2 });
+      assert.deepEqual(json(await http('GET', `http://${leader}${documentPath(key)}`)), { n: 2 });
     } finally {
       execFileSync('iptables', ['-w', '-D', ...rule]);
     }
     // Back in the view once it answers the leader's probe, the follower is repaired to the newest copy.
     await cluster.waitFor(
       async () => {
-        const answer = await internalPost(follower, '/internal/v1/replicas/read', JSON.stringify({ keys: [key] }));
+        const answer = await internalPost(follower, REPLICA_READ_PATH, JSON.stringify({ keys: [key] }));
         return (json(answer) as { records: ({ value: string | null } | null)[] }).records[0]?.value === '{"n": 2}';
       },
       { timeoutMs: 20_000, message: 'the follower to hold the newest copy again' },
@@ -263,17 +264,17 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
         intervalMs: 50,
         message: 'the leader to count its lease as lost',
       });
-      const refused = await http('PUT', `http://${leader}/v1/documents/${key}`, '{"a": 1}');
+      const refused = await http('PUT', `http://${leader}${documentPath(key)}`, '{"a": 1}');
       assert.equal(refused.status, 503, refused.text);
     } finally {
       etcd.resume(0);
       etcd.resume(1);
     }
     const back = await cluster.waitForLeader(undefined, 30_000);
-    await cluster.waitFor(async () => [200, 201].includes((await http('PUT', `http://${back}/v1/documents/${key}`, '{"a": 2}').catch(() => null))?.status ?? 0), {
+    await cluster.waitFor(async () => [200, 201].includes((await http('PUT', `http://${back}${documentPath(key)}`, '{"a": 2}').catch(() => null))?.status ?? 0), {
       timeoutMs: 20_000,
       message: 'writes to be served again',
     });
-    assert.deepEqual(json(await http('GET', `http://${back}/v1/documents/${key}`)), { a: 2 });
+    assert.deepEqual(json(await http('GET', `http://${back}${documentPath(key)}`)), { a: 2 });
   });
 });

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { parseVersion } from '../../src/replication/version.js';
 import { fastCluster, http, internalPost, json, makeKeys, withLogs, type HttpAnswer } from '../helpers/integration.js';
+import { REPLICA_WRITE_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const [A, B, X] = ['127.0.0.1:25001', '127.0.0.1:25002', '127.0.0.1:25003'];
 const keys = makeKeys(8, 10);
@@ -25,9 +26,9 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
   let cluster: LocalCluster;
   let leader = A;
   const put = (key: string, value: string, headers: Record<string, string> = {}) =>
-    http('PUT', `http://${leader}/v1/documents/${key}`, value, { ...JSON_HEADERS, ...headers });
-  const del = (key: string, headers: Record<string, string> = {}) => http('DELETE', `http://${leader}/v1/documents/${key}`, undefined, headers);
-  const get = (key: string) => http('GET', `http://${leader}/v1/documents/${key}`);
+    http('PUT', `http://${leader}${documentPath(key)}`, value, { ...JSON_HEADERS, ...headers });
+  const del = (key: string, headers: Record<string, string> = {}) => http('DELETE', `http://${leader}${documentPath(key)}`, undefined, headers);
+  const get = (key: string) => http('GET', `http://${leader}${documentPath(key)}`);
 
   before(async () => {
     // Long failure timeout: a killed owner stays a member while it restarts. No anti-entropy to hide what a node missed.
@@ -119,7 +120,7 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     // A write that reached only B (its leader died mid-write, say): B holds the only copy.
     const term = (await cluster.heartbeat(A))!.term;
     const only = { key, version: [term, Date.now() * 1024, B], value: '{"only":"B"}' };
-    const placed = await internalPost(B, '/internal/v1/replicas/write', JSON.stringify({ records: [only] }));
+    const placed = await internalPost(B, REPLICA_WRITE_PATH, JSON.stringify({ records: [only] }));
     assert.equal(placed.status, 200, placed.text);
     await cluster.get(B).stop('SIGKILL');
     const read = await get(key);
@@ -136,7 +137,7 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
     const term = (await cluster.heartbeat(A))!.term;
     const skewed = { key, version: [term, (Date.now() + 1_800_000) * 1024, B], value: '{"skewed":true}' };
     for (const node of [A, B, X]) {
-      const placed = await internalPost(node, '/internal/v1/replicas/write', JSON.stringify({ records: [skewed] }));
+      const placed = await internalPost(node, REPLICA_WRITE_PATH, JSON.stringify({ records: [skewed] }));
       assert.equal(placed.status, 200);
     }
     const written = await put(key, '{"fresh":true}');

@@ -11,6 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { fastCluster, http, inParallel, makeKeys, tempDir, withLogs } from '../helpers/integration.js';
 import { launchBrowser, noBrowser } from '../helpers/browser.js';
+import { documentPath } from '../../src/protocol/paths.js';
 
 const LEADER = '127.0.0.1:21301';
 const WATCHED = '127.0.0.1:21302';
@@ -32,7 +33,7 @@ describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip: noB
     cluster = fastCluster('dashboard', 3);
     await cluster.start([21301, 21302, 21303]);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), LEADER);
-    assert.equal((await http('PUT', `http://${LEADER}/v1/documents/${key}`, '{"name": "Tesla\'s death ray"}')).status, 201);
+    assert.equal((await http('PUT', `http://${LEADER}${documentPath(key)}`, '{"name": "Tesla\'s death ray"}')).status, 201);
     context = await launchBrowser();
     page = await context.newPage();
   });
@@ -53,7 +54,7 @@ describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip: noB
       assert.equal(await page.locator('#rf').textContent(), '3');
       assert.equal(await page.locator('#warnings .warning').count(), 0);
       // Traffic for the charts: bounded, on loopback.
-      await inParallel(makeKeys(100, 300), 8, (k) => http('PUT', `http://${LEADER}/v1/documents/${k}`, '{"n": 1}'));
+      await inParallel(makeKeys(100, 300), 8, (k) => http('PUT', `http://${LEADER}${documentPath(k)}`, '{"n": 1}'));
       await page.waitForFunction(() => /\d+\/s on /.test(document.getElementById('rate')?.textContent ?? ''), undefined, { timeout: 10_000 });
       assert.equal(await page.locator('.uplot').count(), 3);
       await shoot('1-three-nodes');

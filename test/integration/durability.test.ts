@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { type HttpAnswer, fastCluster, http, inParallel, internalPost, makeKeys, readReplicas, recordCount, withLogs } from '../helpers/integration.js';
+import { GOSSIP_PATH, HEARTBEAT_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const PORTS = [23001, 23002, 23003];
 const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
@@ -43,12 +44,12 @@ describe('durability and bad input (3 nodes, RF 2)', { timeout: 120_000 }, () =>
   it('answers bad input with a one-line JSON error, stores nothing and keeps serving', async () => {
     const [kept, fresh] = makeKeys(41, 2);
     const keptValue = '{"kept": true}';
-    const put = await http('PUT', `http://${LEADER}/v1/documents/${kept}`, keptValue);
+    const put = await http('PUT', `http://${LEADER}${documentPath(kept)}`, keptValue);
     assert.equal(put.status, 201, put.text);
     const countsBefore = await Promise.all(NODES.map(recordCount));
     const replicasBefore = await Promise.all(NODES.map((node) => readReplicas(node, [kept!, fresh!])));
 
-    const url = (key: string) => `http://${LEADER}/v1/documents/${key}`;
+    const url = (key: string) => `http://${LEADER}${documentPath(key)}`;
     const bigJson = JSON.stringify({ blob: 'x'.repeat(LIMIT) });
     const checks: [string, () => Promise<HttpAnswer>, number, string | RegExp | undefined][] = [
       ['GET malformed key', () => http('GET', url('12345')), 400, 'Key is not a proper UUID4'],
@@ -64,20 +65,20 @@ describe('durability and bad input (3 nodes, RF 2)', { timeout: 120_000 }, () =>
       ['GET unknown path', () => http('GET', `http://${LEADER}/v2/documents/${fresh}`), 404, undefined],
       ['GET root', () => http('GET', `http://${LEADER}/`), 404, undefined],
       ['POST documents', () => http('POST', url(fresh!), '{}'), 404, undefined],
-      ['GET internal', () => http('GET', `http://${LEADER}/internal/v1/replicas/read`), 404, undefined],
-      ['gossip not JSON', () => internalPost(LEADER, '/internal/v1/gossip', 'garbage'), 400, undefined],
-      ['gossip wrong shape', () => internalPost(LEADER, '/internal/v1/gossip', '{"cluster": "Warehouse 13"}'), 400, undefined],
-      ['gossip another cluster', () => internalPost(LEADER, '/internal/v1/gossip', JSON.stringify({
+      ['GET internal', () => http('GET', `http://${LEADER}${REPLICA_READ_PATH}`), 404, undefined],
+      ['gossip not JSON', () => internalPost(LEADER, GOSSIP_PATH, 'garbage'), 400, undefined],
+      ['gossip wrong shape', () => internalPost(LEADER, GOSSIP_PATH, '{"cluster": "Warehouse 13"}'), 400, undefined],
+      ['gossip another cluster', () => internalPost(LEADER, GOSSIP_PATH, JSON.stringify({
         cluster: 'Warehouse 12', from: { id: '127.0.0.1:1', joined: 1 }, leader: null, term: 0, replicationFactor: 2, nodes: [],
       })), 400, undefined],
-      ['replica write not JSON', () => internalPost(LEADER, '/internal/v1/replicas/write', '[[['), 400, undefined],
-      ['replica write bad version', () => internalPost(LEADER, '/internal/v1/replicas/write', JSON.stringify({
+      ['replica write not JSON', () => internalPost(LEADER, REPLICA_WRITE_PATH, '[[['), 400, undefined],
+      ['replica write bad version', () => internalPost(LEADER, REPLICA_WRITE_PATH, JSON.stringify({
         records: [{ key: kept, version: ['x', 1, 'y'], value: '{"evil": true}' }],
       })), 400, undefined],
-      ['replica write null body', () => internalPost(LEADER, '/internal/v1/replicas/write', 'null'), 400, undefined],
-      ['replica read keys not a list', () => internalPost(LEADER, '/internal/v1/replicas/read', '{"keys": "all"}'), 400, undefined],
-      ['sync digest garbage', () => internalPost(LEADER, '/internal/v1/sync/digest', '{"from": 1}'), 400, undefined],
-      ['sync keys garbage', () => internalPost(LEADER, '/internal/v1/sync/keys', '{"buckets": [-1]}'), 400, undefined],
+      ['replica write null body', () => internalPost(LEADER, REPLICA_WRITE_PATH, 'null'), 400, undefined],
+      ['replica read keys not a list', () => internalPost(LEADER, REPLICA_READ_PATH, '{"keys": "all"}'), 400, undefined],
+      ['sync digest garbage', () => internalPost(LEADER, SYNC_DIGEST_PATH, '{"from": 1}'), 400, undefined],
+      ['sync keys garbage', () => internalPost(LEADER, SYNC_KEYS_PATH, '{"buckets": [-1]}'), 400, undefined],
     ];
     // Every case runs; the failures are reported together at the end.
     const failures: string[] = [];
@@ -98,7 +99,7 @@ describe('durability and bad input (3 nodes, RF 2)', { timeout: 120_000 }, () =>
     assert.equal((await http('DELETE', url(edge!))).status, 200);
 
     // Nothing changed, everybody still serves.
-    for (const node of NODES) assert.equal((await http('GET', `http://${node}/v1/heartbeat`)).status, 200);
+    for (const node of NODES) assert.equal((await http('GET', `http://${node}${HEARTBEAT_PATH}`)).status, 200);
     assert.equal(cluster.running().length, 3, 'no node crashed');
     const get = await http('GET', url(kept!));
     assert.equal(get.status, 200);

@@ -8,6 +8,7 @@ import { setTimeout } from 'node:timers/promises';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { fastCluster, http, inParallel, json, makeKeys, withLogs } from '../helpers/integration.js';
+import { documentPath } from '../../src/protocol/paths.js';
 
 // Started in this order, so that join order and sort order differ: 21002 joins last but sorts before 21003.
 const FIRST = '127.0.0.1:21001';
@@ -33,13 +34,13 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
     const [key] = makeKeys(1, 1);
     for (const follower of [SECOND, THIRD]) {
       for (const method of ['PUT', 'GET', 'DELETE'] as const) {
-        const answer = await http(method, `http://${follower}/v1/documents/${key}`, method === 'PUT' ? '{"a": 1}' : undefined);
+        const answer = await http(method, `http://${follower}${documentPath(key)}`, method === 'PUT' ? '{"a": 1}' : undefined);
         assert.equal(answer.status, 307, `${method} on ${follower}`);
-        assert.equal(answer.headers.location, `http://${FIRST}/v1/documents/${key}`);
+        assert.equal(answer.headers.location, `http://${FIRST}${documentPath(key)}`);
         assert.deepEqual(json(answer), { error: 'Not the leader', leader: FIRST });
       }
     }
-    const onLeader = await http('GET', `http://${FIRST}/v1/documents/${key}`);
+    const onLeader = await http('GET', `http://${FIRST}${documentPath(key)}`);
     assert.equal(onLeader.status, 404);
     assert.deepEqual(json(onLeader), { error: 'Not found' });
   });
@@ -110,7 +111,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
     assert.deepEqual(after.nodes.map((node) => node.id).sort(), [FIRST, SECOND, THIRD].sort());
 
     const [key] = makeKeys(3, 1);
-    const redirect = await http('PUT', `http://${FIRST}/v1/documents/${key}`, '{"back": true}');
+    const redirect = await http('PUT', `http://${FIRST}${documentPath(key)}`, '{"back": true}');
     assert.equal(redirect.status, 307);
     assert.deepEqual(json(redirect), { error: 'Not the leader', leader: THIRD });
   });

@@ -11,6 +11,7 @@ import { isUuid4 } from '../../src/common/uuid.js';
 import { isJson } from '../../src/common/values.js';
 import { MAX_TERM } from '../../src/protocol/schemas.js';
 import { fastCluster, http, internalPost, json } from '../helpers/integration.js';
+import { GOSSIP_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const ONE = '127.0.0.1:27101';
 const TWO = '127.0.0.1:27102';
@@ -69,11 +70,11 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
   }
 
   for (const [path, payloads] of [
-    ['/internal/v1/gossip', gossips],
-    ['/internal/v1/replicas/write', writes],
-    ['/internal/v1/replicas/read', reads],
-    ['/internal/v1/sync/digest', syncs],
-    ['/internal/v1/sync/keys', syncs],
+    [GOSSIP_PATH, gossips],
+    [REPLICA_WRITE_PATH, writes],
+    [REPLICA_READ_PATH, reads],
+    [SYNC_DIGEST_PATH, syncs],
+    [SYNC_KEYS_PATH, syncs],
   ] as const) {
     it(`${path}: valid-shaped, mutated and random payloads never get a 500`, async () => {
       await fc.assert(fc.asyncProperty(fc.oneof(payloads as fc.Arbitrary<unknown>, anything, fc.string({ maxLength: 30 })), (body) => post(path, body)), { numRuns: RUNS });
@@ -83,7 +84,7 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
   it('public routes: random keys and bodies never get a 500', async () => {
     await fc.assert(
       fc.asyncProperty(anyKey, fc.oneof(fc.string({ maxLength: 60 }), fc.json({ maxDepth: 3 })), fc.constantFrom('GET', 'PUT', 'DELETE'), async (key, body, method) => {
-        const answer = await http(method as 'GET', `http://${leaderBefore}/v1/documents/${encodeURIComponent(key)}`, method === 'PUT' ? body : undefined);
+        const answer = await http(method as 'GET', `http://${leaderBefore}${documentPath(key)}`, method === 'PUT' ? body : undefined);
         assert.ok(answer.status < 500, `${method} ${key}: ${answer.status} ${answer.text.slice(0, 200)}`);
         if (answer.status >= 400) assert.equal(typeof json(answer).error, 'string');
       }),
@@ -104,7 +105,7 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
       const keys: string[] = [];
       for (let start = 0; start < 4096; start += 64) {
         const buckets = Array.from({ length: 64 }, (_, i) => start + i);
-        const answer = await internalPost(node, '/internal/v1/sync/keys', JSON.stringify({ from: NODES.find((other) => other !== node), members: NODES, buckets }));
+        const answer = await internalPost(node, SYNC_KEYS_PATH, JSON.stringify({ from: NODES.find((other) => other !== node), members: NODES, buckets }));
         assert.equal(answer.status, 200, answer.text);
         for (const entry of json(answer).entries as { key: string; version: [number, number, string] }[]) {
           assert.ok(isUuid4(entry.key) && entry.key === entry.key.toLowerCase(), `stored key ${entry.key}`);
@@ -113,7 +114,7 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
         }
       }
       for (let start = 0; start < keys.length; start += 1000) {
-        const answer = await internalPost(node, '/internal/v1/replicas/read', JSON.stringify({ keys: keys.slice(start, start + 1000) }));
+        const answer = await internalPost(node, REPLICA_READ_PATH, JSON.stringify({ keys: keys.slice(start, start + 1000) }));
         for (const stored of json(answer).records as ({ value: string | null } | null)[]) {
           if (stored?.value != null) assert.ok(isJson(stored.value) && Buffer.byteLength(stored.value) <= MAX_VALUE, `stored value ${stored.value.slice(0, 80)}`);
         }

@@ -12,6 +12,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { CLI_BIN, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
 import { FAST, fastCluster, internalPost, json, runToExit, tempDir, type Finished } from '../helpers/integration.js';
+import { GOSSIP_PATH } from '../../src/protocol/paths.js';
 
 const ONE = '127.0.0.1:22001';
 const TWO = '127.0.0.1:22002';
@@ -93,7 +94,7 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
       replicationFactor: 3,
       nodes: [{ id: '127.0.0.1:22003', joined: Date.now() }],
     };
-    const answer = await internalPost(ONE, '/internal/v1/gossip', JSON.stringify(gossip));
+    const answer = await internalPost(ONE, GOSSIP_PATH, JSON.stringify(gossip));
     assert.equal(answer.status, 409);
     assert.match(json(answer).error, /replication factor 3 does not match the cluster's replication factor 2/);
   });

@@ -1,4 +1,4 @@
-// `GET /metrics` on real node processes: the Prometheus names are there with
+// `GET ${METRICS_PATH}` on real node processes: the Prometheus names are there with
 // their types, counters move with the traffic that should move them, and
 // every metric the Grafana dashboard in docs/ queries exists.
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { fastCluster, http, makeKeys, withLogs } from '../helpers/integration.js';
+import { METRICS_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const LEADER = '127.0.0.1:21201';
 const FOLLOWER = '127.0.0.1:21202';
@@ -20,7 +21,7 @@ interface Scrape {
 }
 
 async function scrape(node: string): Promise<Scrape> {
-  const answer = await http('GET', `http://${node}/metrics`);
+  const answer = await http('GET', `http://${node}${METRICS_PATH}`);
   assert.equal(answer.status, 200);
   assert.match(String(answer.headers['content-type']), /^text\/plain; version=0\.0\.4/);
   const types = new Map<string, string>();
@@ -83,14 +84,14 @@ describe('metrics (3 nodes, RF 2)', { timeout: 60_000 }, () => {
     try {
       const before = await scrape(LEADER);
       const [key, missing] = makeKeys(7, 2);
-      const url = (k: string) => `http://${LEADER}/v1/documents/${k}`;
+      const url = (k: string) => `http://${LEADER}${documentPath(k)}`;
       assert.equal((await http('PUT', url(key!), '{"a": 1}')).status, 201);
       assert.equal((await http('PUT', url(key!), '{"a": 2}')).status, 200);
       assert.equal((await http('GET', url(key!))).status, 200);
       assert.equal((await http('GET', url(missing!))).status, 404);
       assert.equal((await http('PUT', url(key!), 'not json')).status, 400);
       assert.equal((await http('DELETE', url(key!))).status, 200);
-      assert.equal((await http('GET', `http://${FOLLOWER}/v1/documents/${key}`)).status, 307);
+      assert.equal((await http('GET', `http://${FOLLOWER}${documentPath(key)}`)).status, 307);
       const after = await scrape(LEADER);
       const moved = (series: string) => value(after, series) - value(before, series);
       assert.equal(moved('warehouse_requests_total{operation="SET",outcome="ok"}'), 2);

@@ -16,6 +16,7 @@ import { owners } from '../../src/placement/rendezvous.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { compareVersions } from '../../src/replication/version.js';
 import { fastCluster, http, inParallel, json, makeKeys, readReplicas, replicaMap, withLogs } from '../helpers/integration.js';
+import { documentPath } from '../../src/protocol/paths.js';
 
 const IN_FLIGHT = 64;
 
@@ -193,7 +194,7 @@ describe('2. writes while an owner is down, then it comes back from its data dir
 
   /** Straight to the leader over HTTP, all at once: the client library keeps only 8 requests in flight per node. */
   const viaHttp: Write = async (key, value) => {
-    const answer = await http(value === null ? 'DELETE' : 'PUT', `http://${A}/v1/documents/${key}`, value ?? undefined);
+    const answer = await http(value === null ? 'DELETE' : 'PUT', `http://${A}${documentPath(key)}`, value ?? undefined);
     assert.ok(answer.status === 200 || answer.status === 201, `${key}: HTTP ${answer.status} ${answer.text}`);
     return (json(answer) as { replicas: number }).replicas;
   };
@@ -240,7 +241,7 @@ describe('2. writes while an owner is down, then it comes back from its data dir
         replicas = await mutate(viaHttp, 1000, ofX.slice(0, 90), [], 'hinted');
         // A key nobody reachable holds: the frozen owner may hold the only copy, so the leader cannot
         // tell Created from Updated and answers 503 (the client library would wait and retry).
-        const fresh = await http('PUT', `http://${A}/v1/documents/${ofX[1200]!}`, '{"fresh":true}');
+        const fresh = await http('PUT', `http://${A}${documentPath(ofX[1200]!)}`, '{"fresh":true}');
         assert.equal(fresh.status, 503, fresh.text);
         assert.equal((json(fresh) as { error: string }).error, 'An owner of the key did not answer');
         // The stand-ins report their own hints in their own heartbeats at once.

@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fastCluster, http, runToExit } from '../helpers/integration.js';
+import { documentPath } from '../../src/protocol/paths.js';
 
 describe('data older than the tombstone grace period', () => {
   const cluster = fastCluster('stale', 1);
@@ -11,7 +12,7 @@ describe('data older than the tombstone grace period', () => {
 
   it('makes the node refuse to start, with a one-line reason', async () => {
     const node = await cluster.startNode({ port: 25101, join: null, extraArgs: ['--tombstone-grace', '1s'] });
-    const put = await http('PUT', `http://${node.id}/v1/documents/0d5d3807-5fbf-4228-a657-5a091c4e497f`, '{"a": 1}');
+    const put = await http('PUT', `http://${node.id}${documentPath('0d5d3807-5fbf-4228-a657-5a091c4e497f')}`, '{"a": 1}');
     assert.equal(put.status, 201);
     await node.stop('SIGTERM');
     // The grace is 1 s and the node records that it was alive at least every 250 ms: 1.5 s of silence is past it.

@@ -8,6 +8,7 @@ import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { ReplicaStore } from '../../src/storage/store.js';
 import { parseVersion } from '../../src/replication/version.js';
 import { fastCluster, http, makeKeys, withLogs } from '../helpers/integration.js';
+import { documentPath } from '../../src/protocol/paths.js';
 
 const PORTS = [25011, 25012, 25013];
 const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
@@ -53,8 +54,8 @@ describe('terms never go down (3 nodes, RF 2)', { timeout: 120_000 }, () => {
       await cluster.restart(leader);
       leader = next;
     }
-    for (const key of keys) assert.ok([200, 201].includes((await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v":1}')).status));
-    const recordTerm = parseVersion(String((await http('GET', `http://${leader}/v1/documents/${keys[0]}`)).headers['x-warehouse-version']))![0];
+    for (const key of keys) assert.ok([200, 201].includes((await http('PUT', `http://${leader}${documentPath(key)}`, '{"v":1}')).status));
+    const recordTerm = parseVersion(String((await http('GET', `http://${leader}${documentPath(keys[0])}`)).headers['x-warehouse-version']))![0];
     assert.ok(recordTerm >= 3, `records written at term ${recordTerm}`);
 
     // Every node killed at once; their membership records are set back to term 0,
@@ -74,9 +75,9 @@ describe('terms never go down (3 nodes, RF 2)', { timeout: 120_000 }, () => {
     assert.ok(term > recordTerm, `the leader's term ${term} is above the records' term ${recordTerm}`);
     // So its writes win over the records it holds, instead of being acknowledged and dropped.
     for (const key of keys) {
-      const put = await http('PUT', `http://${leader}/v1/documents/${key}`, '{"v":2}');
+      const put = await http('PUT', `http://${leader}${documentPath(key)}`, '{"v":2}');
       assert.equal(put.status, 200, put.text);
-      assert.equal((await http('GET', `http://${leader}/v1/documents/${key}`)).text, '{"v":2}');
+      assert.equal((await http('GET', `http://${leader}${documentPath(key)}`)).text, '{"v":2}');
     }
     assert.deepEqual(drops, [], 'no node ever reported a lower term than before');
   });

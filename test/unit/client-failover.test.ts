@@ -6,6 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { AccessDeniedError, InvalidRequestError, UnavailableError, WarehouseClient, type Heartbeat } from '../../src/client/index.js';
+import { HEARTBEAT_PATH, documentPath } from '../../src/protocol/paths.js';
 
 const KEY = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
 
@@ -57,7 +58,7 @@ class FakeNode {
       response.writeHead(status, { 'content-type': 'application/json' }).end(raw ?? JSON.stringify(payload));
     };
     if (this.token !== null && request.headers.authorization !== `Bearer ${this.token}`) return send(401, { error: 'Unauthorized: unknown token' });
-    if (request.url === '/v1/heartbeat') return send(200, this.heartbeat());
+    if (request.url === HEARTBEAT_PATH) return send(200, this.heartbeat());
     this.seen.push({ method: request.method!, url: request.url!, body, contentType: request.headers['content-type'] });
     this.idempotencyKeys.push(request.headers['idempotency-key'] as string | undefined);
     if (this.answer) return send(this.answer.status, this.answer.body);
@@ -154,7 +155,7 @@ describe('WarehouseClient', () => {
     assert.deepEqual(await client.set(KEY, value), { result: 'updated', replicas: 2 });
     assert.deepEqual(await client.get(KEY), { found: true, value });
     const put = cluster.nodes[0]!.seen[0]!;
-    assert.deepEqual(put, { method: 'PUT', url: `/v1/documents/${KEY}`, body: value, contentType: 'application/json' });
+    assert.deepEqual(put, { method: 'PUT', url: documentPath(KEY), body: value, contentType: 'application/json' });
     assert.deepEqual(await client.delete(KEY), { found: true, result: 'deleted', replicas: 2 });
     assert.deepEqual(await client.delete(KEY), { found: false });
     assert.deepEqual(await client.get(KEY), { found: false });

@@ -10,21 +10,22 @@ import {
   verifyRequest,
   verifyResponse,
 } from '../../src/security/cluster-auth.js';
+import { GOSSIP_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH } from '../../src/protocol/paths.js';
 
 const SECRET = 'a-secret-of-enough-length';
 const BODY = '{"keys":[]}';
 
 describe('cluster request signatures', () => {
   it('accepts a request signed with the secret, and nothing changed on the way', () => {
-    const headers = signRequest(SECRET, 'POST', '/internal/v1/replicas/read', BODY);
+    const headers = signRequest(SECRET, 'POST', REPLICA_READ_PATH, BODY);
     assert.equal(checkRequestHeaders(headers), null);
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/read', headers, BODY), headers[AUTH_HEADER]);
-    assert.equal(verifyRequest('another-secret-entirely', 'POST', '/internal/v1/replicas/read', headers, BODY), null);
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/write', headers, BODY), null, 'another path');
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/read', headers, '{"keys":[1]}'), null, 'another body');
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/read', { ...headers, [TIME_HEADER]: String(Number(headers[TIME_HEADER]) + 1) }, BODY), null, 'another time');
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/read', { [TIME_HEADER]: headers[TIME_HEADER] }, BODY), null, 'no MAC');
-    assert.equal(verifyRequest(SECRET, 'POST', '/internal/v1/replicas/read', { ...headers, [AUTH_HEADER]: 'short' }, BODY), null, 'MAC of another length');
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_READ_PATH, headers, BODY), headers[AUTH_HEADER]);
+    assert.equal(verifyRequest('another-secret-entirely', 'POST', REPLICA_READ_PATH, headers, BODY), null);
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_WRITE_PATH, headers, BODY), null, 'another path');
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_READ_PATH, headers, '{"keys":[1]}'), null, 'another body');
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_READ_PATH, { ...headers, [TIME_HEADER]: String(Number(headers[TIME_HEADER]) + 1) }, BODY), null, 'another time');
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_READ_PATH, { [TIME_HEADER]: headers[TIME_HEADER] }, BODY), null, 'no MAC');
+    assert.equal(verifyRequest(SECRET, 'POST', REPLICA_READ_PATH, { ...headers, [AUTH_HEADER]: 'short' }, BODY), null, 'MAC of another length');
   });
 
   it('refuses missing headers and timestamps outside the skew window', () => {
@@ -40,7 +41,7 @@ describe('cluster request signatures', () => {
   });
 
   it('binds an answer to its request, status and body', () => {
-    const requestMac = signRequest(SECRET, 'POST', '/internal/v1/gossip', BODY)[AUTH_HEADER];
+    const requestMac = signRequest(SECRET, 'POST', GOSSIP_PATH, BODY)[AUTH_HEADER];
     const answer = signResponse(SECRET, requestMac, 409, '{"error":"x"}');
     assert.ok(verifyResponse(SECRET, requestMac, 409, '{"error":"x"}', answer));
     assert.ok(!verifyResponse(SECRET, requestMac, 200, '{"error":"x"}', answer), 'another status');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bearerToken, checkAccess, grants, parseTokens, requiredRole, roleOf } from '../../src/security/tokens.js';
+import { CLUSTER_PATH, EVENTS_PATH, GOSSIP_PATH, HEARTBEAT_PATH, METRICS_PATH, STATS_PATH, documentPath, locatePath } from '../../src/protocol/paths.js';
 
 const FILE = '# who may do what\nread  reader-token-0123456789\n\nwrite writer-token-0123456789\nadmin admin-token-01234567890\n';
 
@@ -37,15 +38,15 @@ describe('roles', () => {
   });
 
   it('document writes need write, every other public route read; the page and internal routes none', () => {
-    const key = '/v1/documents/0d5d3807-5fbf-4228-a657-5a091c4e497f';
+    const key = documentPath('0d5d3807-5fbf-4228-a657-5a091c4e497f');
     assert.equal(requiredRole('GET', key), 'read');
     assert.equal(requiredRole('PUT', key), 'write');
     assert.equal(requiredRole('DELETE', key), 'write');
     assert.equal(requiredRole('POST', key), 'write');
-    for (const path of ['/v1/heartbeat', '/v1/cluster', '/v1/events', '/v1/stats', '/metrics', '/v1/locate/x', '/no/such/route']) {
+    for (const path of [HEARTBEAT_PATH, CLUSTER_PATH, EVENTS_PATH, STATS_PATH, METRICS_PATH, locatePath('x'), '/no/such/route']) {
       assert.equal(requiredRole('GET', path), 'read', path);
     }
-    for (const path of ['/ui', '/ui/', '/ui/app.js', '/internal/v1/gossip']) assert.equal(requiredRole('GET', path), null, path);
+    for (const path of ['/ui', '/ui/', '/ui/app.js', GOSSIP_PATH]) assert.equal(requiredRole('GET', path), null, path);
     // Only the exact prefix is public.
     assert.equal(requiredRole('GET', '/uix'), 'read');
   });
@@ -53,7 +54,7 @@ describe('roles', () => {
 
 describe('access decisions', () => {
   const table = parseTokens(FILE, 'tokens');
-  const key = '/v1/documents/0d5d3807-5fbf-4228-a657-5a091c4e497f';
+  const key = documentPath('0d5d3807-5fbf-4228-a657-5a091c4e497f');
 
   it('takes the token from the Authorization header, else from access_token', () => {
     assert.equal(bearerToken('Bearer abc', ''), 'abc');
@@ -74,7 +75,7 @@ describe('access decisions', () => {
     assert.deepEqual(checkAccess(table, 'GET', key, 'Bearer reader-token-0123456789'), { allowed: true });
     assert.deepEqual(checkAccess(table, 'PUT', key, 'Bearer writer-token-0123456789'), { allowed: true });
     assert.deepEqual(checkAccess(table, 'DELETE', key, 'Bearer admin-token-01234567890'), { allowed: true });
-    assert.deepEqual(checkAccess(table, 'GET', '/v1/events?access_token=reader-token-0123456789', undefined), { allowed: true });
+    assert.deepEqual(checkAccess(table, 'GET', `${EVENTS_PATH}?access_token=reader-token-0123456789`, undefined), { allowed: true });
     assert.deepEqual(checkAccess(table, 'GET', '/ui/index.html', undefined), { allowed: true });
   });
 });
