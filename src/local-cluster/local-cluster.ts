@@ -230,24 +230,27 @@ export class LocalCluster {
 
   /** The leader every running node agrees on, or null while they disagree. */
   async agreedLeader(): Promise<string | null> {
-    const beats = await this.heartbeats();
-    const running = this.running().length;
-    const leaders = new Set(beats.map((beat) => beat.leader));
-    const [leader] = leaders;
-    return beats.length === running && leaders.size === 1 && leader ? leader : null;
+    return this.leaderOf(await this.heartbeats());
   }
 
   /** Waits until every running node names the same leader and sees the same alive nodes. */
   async waitForLeader(expected?: string, timeoutMs = 60_000): Promise<string> {
     let leader: string | null = null;
     await this.waitFor(async () => {
-      leader = await this.agreedLeader();
-      if (!leader || (expected && leader !== expected)) return false;
+      // One round of heartbeats for both checks: a leader named in an earlier round may be gone from this one.
       const beats = await this.heartbeats();
+      leader = this.leaderOf(beats);
+      if (!leader || (expected && leader !== expected)) return false;
       const alive = this.running().map((node) => node.id).sort().join(',');
       return beats.every((beat) => beat.nodes.map((node) => node.id).sort().join(',') === alive);
     }, { timeoutMs, message: `a leader${expected ? ` (${expected})` : ''} agreed by every running node` });
     return leader!;
+  }
+
+  private leaderOf(beats: readonly Heartbeat[]): string | null {
+    const leaders = new Set(beats.map((beat) => beat.leader));
+    const [leader] = leaders;
+    return beats.length === this.running().length && leaders.size === 1 && leader ? leader : null;
   }
 
   /** Waits until the leader reports that every node finished repairing for the current membership. */
