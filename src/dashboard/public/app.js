@@ -1,7 +1,9 @@
 // The live dashboard: one server-sent-events stream of cluster snapshots
 // from the node that served the page. When that node stops answering, the
-// page follows the cluster to another node it knows of.
-'use strict';
+// page follows the cluster to another node it knows of. A module, so that it
+// takes the routes from the same file the server registers them from
+// (src/protocol/paths.ts, copied next to it by scripts/build-ui.mjs).
+import { EVENTS_PATH, locatePath } from './paths.js';
 
 const HISTORY = 120; // points kept in each chart (one a snapshot, two a second)
 const SWITCH_AFTER_MS = 1500; // silence on the stream before trying another node
@@ -45,7 +47,7 @@ function ago(ms) {
 function connect(nextBase) {
   if (source) source.close();
   base = nextBase;
-  source = new EventSource(`${base}/v1/events${auth}`);
+  source = new EventSource(`${base}${EVENTS_PATH}${auth}`);
   source.onmessage = (event) => {
     clearTimeout(silenceTimer);
     silenceTimer = null;
@@ -186,7 +188,7 @@ async function locate(event) {
   const table = $('copies');
   text(error, '');
   try {
-    const response = await fetch(`${base}/v1/locate/${encodeURIComponent(key)}${auth}`);
+    const response = await fetch(`${base}${locatePath(key)}${auth}`);
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
     const rows = table.tBodies[0];
