@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { accessSync, constants } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checked, wholeNumber } from '../src/common/args.js';
+import { checked, durationOption, wholeNumber } from '../src/common/args.js';
 import { parseDuration } from '../src/common/duration.js';
 import { DEFAULT_MEMORY_DOCUMENTS, PHASE_NAMES, defaultOptions, type BenchOptions, type PhaseName } from './options.js';
 
@@ -46,7 +46,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     .option('--replication-factor <n>', 'replication factor of the local cluster', wholeNumber(1, 64), defaults.replicationFactor)
     .option('--target <host:port>', 'benchmark a running cluster through this node (the leader is followed) instead of starting one', parseTarget)
     .option('--concurrency <n>', 'requests in flight in the concurrent phases', wholeNumber(1, 10_000), defaults.concurrency)
-    .addOption(new Option('--duration <duration>', 'how long each phase runs').default(defaults.durationMs, '10s').argParser(checked((text) => parseDuration(text))))
+    .addOption(durationOption('--duration <duration>', 'how long each phase runs', defaults.durationMs))
     .addOption(new Option('--warmup <duration>', 'unmeasured SETs then GETs against each target first (0 for none)').default(defaults.warmupMs, '2s').argParser(checked((text) => parseDuration(text, { allowZero: true }))))
     .option('--requests <n>', 'requests per phase instead of a duration', wholeNumber(1))
     .addOption(new Option('--phases <list>', `comma-separated subset of: ${PHASE_NAMES.join(', ')}`).argParser(parsePhases))

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
-import { checked, wholeNumber } from '../src/common/args.js';
-import { parseDuration } from '../src/common/duration.js';
+import { durationOption, wholeNumber } from '../src/common/args.js';
 import { closedLoop, type LoopResult } from './loop.js';
 import { WarehouseTarget } from './store-target.js';
 import { KeyPool, KeySequence, makeDocument } from './workload.js';
@@ -28,8 +27,8 @@ function parseOptions(argv: string[]): RepairOptions {
   const program = new Command('bench:repair')
     .addOption(new Option('--documents <n>', 'documents loaded before the node loss').default(100_000).argParser(whole))
     .addOption(new Option('--concurrency <n>', 'requests in flight').default(64).argParser(whole))
-    .addOption(new Option('--baseline <duration>', 'length of the no-repair measurement').default(10_000, '10s').argParser(checked(parseDuration)))
-    .addOption(new Option('--failure-timeout <duration>', "the nodes' failure timeout").default(10_000, '10s').argParser(checked(parseDuration)))
+    .addOption(durationOption('--baseline <duration>', 'length of the no-repair measurement', 10_000))
+    .addOption(durationOption('--failure-timeout <duration>', "the nodes' failure timeout", 10_000))
     .parse(argv, { from: 'user' });
   const o = program.opts<{ documents: number; concurrency: number; baseline: number; failureTimeout: number }>();
   return { documents: o.documents, concurrency: o.concurrency, baselineMs: o.baseline, failureTimeoutMs: o.failureTimeout };

@@ -2,8 +2,7 @@
 // `npm run chaos -- [options]`: one chaos run against a local cluster of real
 // node processes; prints the verdicts and exits 0 when verdicts 1-3 pass.
 import { Command, Option } from 'commander';
-import { parseDuration } from '../src/common/duration.js';
-import { checked, wholeNumber } from '../src/common/args.js';
+import { checked, durationOption, wholeNumber } from '../src/common/args.js';
 import type { FaultKind } from './history.js';
 import { DEFAULT_ETCD_BIN } from '../src/local-cluster/etcd-cluster.js';
 import { DEFAULT_OPTIONS, type ChaosOptions, type ChaosResult, recheck, runChaos } from './run.js';
@@ -28,37 +27,36 @@ function parseMix(text: string): ChaosOptions['mix'] {
   return mix;
 }
 
-const d = (ms: number) => (ms < 1000 ? `${ms}ms` : `${ms / 1000}s`);
 const program = new Command('chaos')
   .description('Run a Warehouse 13 cluster under a concurrent workload while a nemesis injects faults, then check the history.')
   .addOption(new Option('--nodes <n>', 'node processes').default(DEFAULT_OPTIONS.nodes).argParser(wholeNumber(1)))
   .addOption(new Option('--replication-factor <n>', 'copies of every key').default(DEFAULT_OPTIONS.replicationFactor).argParser(wholeNumber(1)))
   .addOption(new Option('--clients <n>', 'concurrent clients, each with its own connection').default(DEFAULT_OPTIONS.clients).argParser(wholeNumber(1)))
-  .addOption(new Option('--duration <duration>', 'how long the workload runs').default(DEFAULT_OPTIONS.durationMs, d(DEFAULT_OPTIONS.durationMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(durationOption('--duration <duration>', 'how long the workload runs', DEFAULT_OPTIONS.durationMs))
   .addOption(new Option('--keys <n>', 'live keys at any time (contended by all clients)').default(DEFAULT_OPTIONS.keys).argParser(wholeNumber(1)))
   .addOption(new Option('--ops-per-key <n>', 'ops after which a key is retired for a fresh one (0: never)').default(DEFAULT_OPTIONS.opsPerKey).argParser(wholeNumber(0)))
   .addOption(new Option('--faults <list>', 'comma-separated: kill, pause, partition, etcd (pauses etcd members; with --coordinator etcd) or none').default(DEFAULT_OPTIONS.faults, DEFAULT_OPTIONS.faults.join(',')).argParser(checked(parseFaults)))
   .addOption(new Option('--seed <n>', 'seed of every random choice (default: random)').argParser(wholeNumber(0)))
   .addOption(new Option('--out <dir>', 'results folder; each run gets <out>/<timestamp>-<seed>/').default(DEFAULT_OPTIONS.out))
-  .addOption(new Option('--warmup <duration>', 'no fault before this').default(DEFAULT_OPTIONS.warmupMs, d(DEFAULT_OPTIONS.warmupMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--cooldown <duration>', 'no fault during the last part of the workload').default(DEFAULT_OPTIONS.cooldownMs, d(DEFAULT_OPTIONS.cooldownMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--fault-min <duration>', 'shortest fault').default(DEFAULT_OPTIONS.faultMinMs, d(DEFAULT_OPTIONS.faultMinMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--fault-max <duration>', 'longest fault').default(DEFAULT_OPTIONS.faultMaxMs, d(DEFAULT_OPTIONS.faultMaxMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--gap-min <duration>', 'shortest quiet time between faults').default(DEFAULT_OPTIONS.gapMinMs, d(DEFAULT_OPTIONS.gapMinMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--gap-max <duration>', 'longest quiet time between faults').default(DEFAULT_OPTIONS.gapMaxMs, d(DEFAULT_OPTIONS.gapMaxMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(durationOption('--warmup <duration>', 'no fault before this', DEFAULT_OPTIONS.warmupMs))
+  .addOption(durationOption('--cooldown <duration>', 'no fault during the last part of the workload', DEFAULT_OPTIONS.cooldownMs))
+  .addOption(durationOption('--fault-min <duration>', 'shortest fault', DEFAULT_OPTIONS.faultMinMs))
+  .addOption(durationOption('--fault-max <duration>', 'longest fault', DEFAULT_OPTIONS.faultMaxMs))
+  .addOption(durationOption('--gap-min <duration>', 'shortest quiet time between faults', DEFAULT_OPTIONS.gapMinMs))
+  .addOption(durationOption('--gap-max <duration>', 'longest quiet time between faults', DEFAULT_OPTIONS.gapMaxMs))
   .addOption(new Option('--max-faults <n>', 'at most this many faults').argParser(wholeNumber(0)))
   .addOption(new Option('--max-partitions <n>', 'at most this many partitions').argParser(wholeNumber(0)))
   .addOption(new Option('--mix <weights>', 'op mix').default(DEFAULT_OPTIONS.mix, 'get=0.45,set=0.45,delete=0.1').argParser(checked(parseMix)))
-  .addOption(new Option('--think <duration>', 'mean pause between two ops of one client').default(DEFAULT_OPTIONS.thinkMs, d(DEFAULT_OPTIONS.thinkMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(durationOption('--think <duration>', 'mean pause between two ops of one client', DEFAULT_OPTIONS.thinkMs))
   .addOption(new Option('--reconnect-every <n>', 'a client reconnects (fresh leader discovery) after about n ops; 0: never').default(DEFAULT_OPTIONS.reconnectEvery).argParser(wholeNumber(0)))
-  .addOption(new Option('--heartbeat-interval <duration>', 'nodes: --heartbeat-interval').default(DEFAULT_OPTIONS.heartbeatIntervalMs, d(DEFAULT_OPTIONS.heartbeatIntervalMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--failure-timeout <duration>', 'nodes: --failure-timeout').default(DEFAULT_OPTIONS.failureTimeoutMs, d(DEFAULT_OPTIONS.failureTimeoutMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--anti-entropy-interval <duration>', 'nodes: --anti-entropy-interval').default(DEFAULT_OPTIONS.antiEntropyIntervalMs, d(DEFAULT_OPTIONS.antiEntropyIntervalMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--node-request-timeout <duration>', 'nodes: --request-timeout').default(DEFAULT_OPTIONS.nodeRequestTimeoutMs, d(DEFAULT_OPTIONS.nodeRequestTimeoutMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--client-request-timeout <duration>', 'clients: limit of one HTTP request').default(DEFAULT_OPTIONS.clientRequestTimeoutMs, d(DEFAULT_OPTIONS.clientRequestTimeoutMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--client-failover-timeout <duration>', 'clients: how long an op retries through a failover').default(DEFAULT_OPTIONS.clientFailoverTimeoutMs, d(DEFAULT_OPTIONS.clientFailoverTimeoutMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--convergence-timeout <duration>', 'verdict 3: replicas must agree within this after the last heal').default(DEFAULT_OPTIONS.convergenceTimeoutMs, d(DEFAULT_OPTIONS.convergenceTimeoutMs)).argParser(checked((text) => parseDuration(text))))
-  .addOption(new Option('--partition-settle <duration>', 'anomalies this long after a partition healed are still attributed to it').default(DEFAULT_OPTIONS.partitionSettleMs, d(DEFAULT_OPTIONS.partitionSettleMs)).argParser(checked((text) => parseDuration(text))))
+  .addOption(durationOption('--heartbeat-interval <duration>', 'nodes: --heartbeat-interval', DEFAULT_OPTIONS.heartbeatIntervalMs))
+  .addOption(durationOption('--failure-timeout <duration>', 'nodes: --failure-timeout', DEFAULT_OPTIONS.failureTimeoutMs))
+  .addOption(durationOption('--anti-entropy-interval <duration>', 'nodes: --anti-entropy-interval', DEFAULT_OPTIONS.antiEntropyIntervalMs))
+  .addOption(durationOption('--node-request-timeout <duration>', 'nodes: --request-timeout', DEFAULT_OPTIONS.nodeRequestTimeoutMs))
+  .addOption(durationOption('--client-request-timeout <duration>', 'clients: limit of one HTTP request', DEFAULT_OPTIONS.clientRequestTimeoutMs))
+  .addOption(durationOption('--client-failover-timeout <duration>', 'clients: how long an op retries through a failover', DEFAULT_OPTIONS.clientFailoverTimeoutMs))
+  .addOption(durationOption('--convergence-timeout <duration>', 'verdict 3: replicas must agree within this after the last heal', DEFAULT_OPTIONS.convergenceTimeoutMs))
+  .addOption(durationOption('--partition-settle <duration>', 'anomalies this long after a partition healed are still attributed to it', DEFAULT_OPTIONS.partitionSettleMs))
   .addOption(new Option('--strict', 'consensus mode: partition anomalies and non-linearizable keys fail the run (always on with --coordinator etcd)').default(false))
   .addOption(new Option('--coordinator <mode>', 'gossip, or etcd: the consistent mode on 3 local etcd members, each on its own loopback address').choices(['gossip', 'etcd']).default('gossip'))
   .addOption(new Option('--etcd-bin <path>', 'the etcd executable for --coordinator etcd').default(DEFAULT_ETCD_BIN))

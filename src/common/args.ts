@@ -1,5 +1,6 @@
 // Flag parsers shared by every command line: the node, the REPL, the benchmark and the chaos harness.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from './duration.js';
 
 /** Turns a parser's error into commander's one-line usage error instead of a stack trace. */
 export function checked<T>(parse: (text: string) => T): (text: string) => T {
@@ -33,4 +34,10 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (text: 
     }
     return value;
   });
+}
+
+/** A duration flag (`500ms`, `2s`, `1m`) whose default shows in --help the way one would type it. */
+export function durationOption(flags: string, description: string, defaultMs: number): Option {
+  const label = defaultMs < 1000 ? `${defaultMs}ms` : `${defaultMs / 1000}s`;
+  return new Option(flags, description).default(defaultMs, label).argParser(checked((text) => parseDuration(text)));
 }
