@@ -2,7 +2,7 @@
 // running one) and, with --compare etcd, a local etcd cluster, both at once.
 import type { BenchOptions } from './options.js';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
-import { freePorts } from '../src/local-cluster/free-ports.js';
+import { allocatePorts } from '../src/local-cluster/ports.js';
 import { makeTempFolder } from '../src/local-cluster/processes.js';
 import { WarehouseTarget } from './store-target.js';
 import { EtcdTarget } from './etcd.js';
@@ -30,7 +30,7 @@ export async function startTargets(options: BenchOptions, etcdVersion: string, s
           });
       if (cluster) {
         stops.push(() => cluster.stop());
-        await cluster.start(await freePorts(options.nodes));
+        await cluster.start(await allocatePorts(options.nodes));
       }
       const target = await WarehouseTarget.connect(options.target ?? cluster!.running()[0]!.id, options.concurrency, cluster, coordination ? 'consistent mode' : null);
       stops.push(() => target.close());

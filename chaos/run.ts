@@ -3,11 +3,11 @@
 // final reads, the verdicts and the report. `runChaos` is what the command
 // line (main.ts) and the integration test call.
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, hostname, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCluster } from '../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../src/local-cluster/ports.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../src/local-cluster/etcd-cluster.js';
 import { WarehouseClient } from '../src/client/index.js';
 import { type Verdict, type FinalRead, checkLinearizability, checkLostWrites, checkReadAfterWrite, partitionWindows } from './checker.js';
@@ -127,25 +127,6 @@ function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-async function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port free on every host (the nodes all use the same port, each on its own address). */
-async function freePort(hosts: readonly string[]): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    let free = true;
-    for (const host of hosts) if (!(free = await portFree(host, port))) break;
-    if (free) return port;
-  }
-  throw new Error(`no port free on all of ${hosts.join(', ')}`);
-}
-
 function machine(): Record<string, unknown> {
   const cpu = cpus();
   return { hostname: hostname(), os: type(), cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -187,7 +168,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
 
   const prefix = options.hostPrefix ?? `127.${100 + (process.pid % 100)}.${(options.seed >>> 0) % 250 + 1}`;
   const hosts = Array.from({ length: options.nodes }, (_, i) => `${prefix}.${i + 2}`);
-  const port = options.port ?? (await freePort(hosts));
+  const port = options.port ?? (await allocatePorts(1, hosts))[0]!;
   const etcdHosts = options.coordinator === 'etcd' ? [0, 1, 2].map((i) => `${prefix}.${options.nodes + 2 + i}`) : [];
   let etcd: EtcdCluster | null = null;
   if (etcdHosts.length > 0) {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePorts } from './free-ports.js';
+import { allocatePorts } from './ports.js';
 import { makeTempFolder, removeFolder, startProcess, type Managed } from './processes.js';
 import { endpointHealthy } from '../coordination/endpoint-health.js';
 import { formatCoordinatorUrl } from '../coordination/coordinator-url.js';
@@ -68,7 +68,7 @@ export class EtcdCluster {
     const cluster = new EtcdCluster(options.bin, folder, []);
     try {
       const hosts = options.hosts ?? Array.from({ length: MEMBERS }, () => '127.0.0.1');
-      const ports = await Promise.all(hosts.map((host) => freePorts(2, host)));
+      const ports = await Promise.all(hosts.map((host) => allocatePorts(2, [host])));
       const names = hosts.map((_, i) => `member-${i}`);
       const peerUrl = (i: number) => `http://${hosts[i]}:${ports[i]![1]}`;
       const initialCluster = names.map((name, i) => `${name}=${peerUrl(i)}`).join(',');
