@@ -22,6 +22,16 @@ export const FAST = {
   requestTimeoutMs: 1000,
 } as const;
 
+/** The ids (`host:port`) of nodes on these ports of one address. */
+export function nodeIds(ports: readonly number[], host = '127.0.0.1'): string[] {
+  return ports.map((port) => `${host}:${port}`);
+}
+
+/** `text` escaped for a regular expression, e.g. a node id in an expected error message. */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `wh13-${name}-`));
 }

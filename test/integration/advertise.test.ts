@@ -6,14 +6,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { CLI_BIN, NODE_BIN } from '../helpers/cli.js';
 import { fastCluster, http, json, makeKeys, runToExit, withLogs } from '../helpers/integration.js';
 import { HEARTBEAT_PATH } from '../../src/protocol/paths.js';
 
+// The nodes listen on every interface, so their ports must be free on 0.0.0.0; the fourth is for a node that refuses to start.
+const [A, B, C, REFUSED_PORT] = (await allocatePorts(4, ['0.0.0.0'])) as [number, number, number, number];
 const NODES = [
-  { host: '127.0.0.2', port: 21501 },
-  { host: '127.0.0.3', port: 21502 },
-  { host: '127.0.0.4', port: 21503 },
+  { host: '127.0.0.2', port: A },
+  { host: '127.0.0.3', port: B },
+  { host: '127.0.0.4', port: C },
 ];
 const id = ({ host, port }: { host: string; port: number }) => `${host}:${port}`;
 
@@ -33,7 +36,7 @@ describe('--advertise: listening on 0.0.0.0, known by another address', { timeou
   });
 
   it('refuses --host 0.0.0.0 without --advertise, with one line and exit 2', async () => {
-    const refused = await runToExit(NODE_BIN, ['--host', '0.0.0.0', '--port', '21509']);
+    const refused = await runToExit(NODE_BIN, ['--host', '0.0.0.0', '--port', String(REFUSED_PORT)]);
     assert.equal(refused.code, 2);
     assert.equal(refused.stderr, 'Error: --host 0.0.0.0 listens on every interface, but no node can be reached at that address: add --advertise HOST:PORT\n');
     assert.equal((await runToExit(NODE_BIN, ['--advertise', 'no-port'])).code, 2);

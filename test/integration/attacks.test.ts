@@ -11,15 +11,21 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { AUTH_HEADER, signResponse } from '../../src/security/cluster-auth.js';
 import { NODE_BIN } from '../helpers/cli.js';
-import { TEST_SECRET, fastCluster, http, inParallel, internalPost, json, makeKeys, runToExit, type HttpAnswer, type Finished } from '../helpers/integration.js';
+import { TEST_SECRET, fastCluster, http, inParallel, internalPost, json, literal, makeKeys, nodeIds, runToExit, type HttpAnswer, type Finished } from '../helpers/integration.js';
 import { GOSSIP_PATH, HEARTBEAT_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const PORTS = [27001, 27002, 27003];
-const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
+// Ascending: the cluster's own nodes sort before the fake members, so no fake takes the lead by its id.
+const ALL_PORTS = await allocatePorts(14);
+const PORTS = ALL_PORTS.slice(0, 3);
+const NODES = nodeIds(PORTS);
 const [A, B, C] = NODES as [string, string, string];
-const FAKES = Array.from({ length: 8 }, (_, i) => `127.0.0.1:${27011 + i}`);
+/** For nodes that must refuse to start, and for another cluster's node. */
+const [SAME_DIR_PORT, BAD_FLAGS_PORT, STRANGER_PORT] = ALL_PORTS.slice(3, 6) as [number, number, number];
+const STRANGER = `127.0.0.1:${STRANGER_PORT}`;
+const FAKES = nodeIds(ALL_PORTS.slice(6));
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const docs = makeKeys(1212, 200).map((key, i) => ({ key, value: JSON.stringify({ artifact: i, name: `item ${i}` }) }));
@@ -268,13 +274,13 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await attack('a second node on the same data dir', async () => {
       const node = cluster.get(C);
       const args = [...node.args];
-      args[args.indexOf('--port') + 1] = '27004';
+      args[args.indexOf('--port') + 1] = String(SAME_DIR_PORT);
       const run = await runToExit(NODE_BIN, args, 30_000);
       assertOneLineError(run, /^Error: data dir .* is in use by another node \(pid \d+\)/);
     });
 
     await attack('duration flags beyond what a timer holds, and --data-dir /proc/self/x', async () => {
-      const base = ['--port', '27005', '--cluster-secret-file', cluster.secretFile];
+      const base = ['--port', String(BAD_FLAGS_PORT), '--cluster-secret-file', cluster.secretFile];
       const flag = await runToExit(NODE_BIN, [...base, '--anti-entropy-interval', '1000h', '--data-dir', join(cluster.options.baseDir, 'never')], 30_000);
       assert.equal(flag.code, 2, flag.stderr);
       assertOneLineError(flag, /^Error: .*1000h.* longer than 24\.8 days/);
@@ -298,21 +304,21 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     await attack('a data dir from another cluster joined with --join', async () => {
       // Another cluster (same secret: the operator's mistake) holds a stale copy of a document.
       other = fastCluster('attacks-other', 2);
-      const stranger = await other.startNode({ port: 27006, join: null });
+      const stranger = await other.startNode({ port: STRANGER_PORT, join: null });
       const { key } = docs[3]!;
       assert.equal((await http('PUT', `http://${stranger.id}${documentPath(key)}`, '{"stale": true}')).status, 201);
       await stranger.stop('SIGTERM');
       // It learns the cluster's id only from the members' answers, after it listens: its info lines are left out.
       const args = [...stranger.args, '--join', A, '--cluster-secret-file', cluster.secretFile, '--log-level', 'warn'];
       const run = await runToExit(NODE_BIN, args, 40_000);
-      assertOneLineError(run, /^Error: 127\.0\.0\.1:27006 belongs to another cluster .* move that data dir away to join with an empty one/);
+      assertOneLineError(run, new RegExp(`^Error: ${literal(STRANGER)} belongs to another cluster .* move that data dir away to join with an empty one`));
       assert.equal((await http('GET', `http://${leader}${documentPath(key)}`)).text, docs[3]!.value);
       await assertClusterIntact();
     });
 
     await attack('a truncated or zeroed store file', async () => {
       assert.ok(other, 'the other cluster ran');
-      const stranger = other.get('127.0.0.1:27006');
+      const stranger = other.get(STRANGER);
       const file = join(stranger.dataDir, 'warehouse.mdb');
       const size = statSync(file).size;
       const fd = openSync(file, 'r+');

@@ -7,18 +7,21 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { CLI_BIN, CliDriver } from '../helpers/cli.js';
-import { fastCluster, http, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, literal, makeKeys, nodeIds, runToExit, tempDir, withLogs } from '../helpers/integration.js';
 import { HEARTBEAT_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const LEADER = '127.0.0.1:21401';
-const FOLLOWER = '127.0.0.1:21402';
+// Ascending, so the first leads; the fourth stays unused, for a CLI that finds no node there.
+const [LEADER_PORT, FOLLOWER_PORT, THIRD_PORT, DOWN_PORT] = (await allocatePorts(4)) as [number, number, number, number];
+const PORTS = [LEADER_PORT, FOLLOWER_PORT, THIRD_PORT];
+const [LEADER, , THIRD] = nodeIds(PORTS) as [string, string, string];
 const SCRIPT = '/usr/bin/script';
 const DEMO_BIN = fileURLToPath(new URL('../../src/bin/warehouse-demo.js', import.meta.url));
 /** SGR colour codes; readline's own cursor moves are other escape sequences. */
 const COLOUR = /\x1b\[(1|3[1-3])m/;
 
-const cli = (...args: string[]) => runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', '21402', ...args]);
+const cli = (...args: string[]) => runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', String(FOLLOWER_PORT), ...args]);
 
 describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
   let cluster: LocalCluster;
@@ -26,7 +29,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
 
   before(async () => {
     cluster = fastCluster('cli-operator', 2);
-    await cluster.start([21401, 21402, 21403]);
+    await cluster.start(PORTS);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), LEADER);
   });
 
@@ -47,9 +50,9 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
       const badCommand = await cli('FROB');
       assert.deepEqual([badCommand.code, badCommand.stderr], [2, 'Error: Unknown command "FROB" (try HELP)\n']);
       assert.equal((await cli('--bogus-flag', 'GET', key!)).code, 2);
-      const down = await runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', '21499', 'GET', key!]);
+      const down = await runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', String(DOWN_PORT), 'GET', key!]);
       assert.equal(down.code, 1);
-      assert.match(down.stderr, /^Error: cannot connect to a database of Warehouse 13 at 127\.0\.0\.1:21499/);
+      assert.match(down.stderr, new RegExp(`^Error: cannot connect to a database of Warehouse 13 at ${literal(`127.0.0.1:${DOWN_PORT}`)}`));
       // Piped output is never coloured.
       assert.doesNotMatch(set.stdout + notFound.stdout + badKey.stderr, COLOUR);
     } catch (error) {
@@ -62,12 +65,12 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
     assert.equal(set.code, 0);
     const written = JSON.parse(set.stdout) as { version: string };
     assert.deepEqual(written, { key, result: 'updated', replicas: 2, version: written.version });
-    assert.match(written.version, /^\d+\.\d+\.127\.0\.0\.1:21401$/);
+    assert.match(written.version, new RegExp(`^\\d+\\.\\d+\\.${literal(LEADER)}$`));
     const get = await cli('--json', 'GET', key!);
     assert.equal(get.code, 0);
     // The document is embedded exactly as stored.
     assert.equal(get.stdout, `{"key":"${key}","found":true,"version":"${written.version}","value":{"a": [1, 2.50]}}\n`);
-    const stale = await cli('--json', 'SET', key!, '{"a": 3}', 'IF', '1.1.127.0.0.1:21401');
+    const stale = await cli('--json', 'SET', key!, '{"a": 3}', 'IF', `1.1.${LEADER}`);
     assert.equal(stale.code, 1, 'a conditional write whose version is stale fails');
     assert.match(stale.stderr, /^Error: /);
     const miss = await cli('--json', 'GET', missing!);
@@ -98,16 +101,16 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
     assert.equal(nodes.code, 0);
     const rows = nodes.stdout.trimEnd().split('\n');
     assert.match(rows[0]!, /^NODE\s+ROLE\s+STATE\s+TERM\s+LAST HEARTBEAT$/);
-    assert.match(rows.find((row) => row.startsWith(LEADER))!, /^127\.0\.0\.1:21401\s+leader\s+alive\s+\d+\s+\d/);
+    assert.match(rows.find((row) => row.startsWith(LEADER))!, new RegExp(`^${literal(LEADER)}\\s+leader\\s+alive\\s+\\d+\\s+\\d`));
     assert.equal(rows.filter((row) => /\s+follower\s+alive\s+/.test(row)).length, 2);
     const json = JSON.parse((await cli('--json', 'NODES')).stdout) as { leader: string; nodes: unknown[] };
     assert.deepEqual([json.leader, json.nodes.length], [LEADER, 3]);
   });
 
   it('a plain REPL refuses the demo\'s meta-commands with one line', async () => {
-    const repl = CliDriver.start(['-P', '21402', '--history-file', `${tempDir('history')}/h`]);
+    const repl = CliDriver.start(['-P', String(FOLLOWER_PORT), '--history-file', `${tempDir('history')}/h`]);
     try {
-      await repl.lineMatching('127.0.0.1:21403');
+      await repl.lineMatching(THIRD);
       assert.deepEqual(await repl.ask('\\kill 1'), ["Error: Meta-commands such as \\kill control the demo's nodes: they work only in the demo (npm start)"]);
       const nodes = await repl.ask('NODES', 4);
       assert.match(nodes[0]!, /^NODE\s+ROLE\s+STATE\s+TERM\s+LAST HEARTBEAT$/);
@@ -121,7 +124,7 @@ describe('warehouse-cli one-shot (3 nodes, RF 2)', { timeout: 240_000 }, () => {
 
   it('on a terminal: tab completes commands and answers are coloured, but never with NO_COLOR', { skip: noScript }, async () => {
     for (const noColor of [false, true]) {
-      const command = `${CLI_BIN} -H 127.0.0.1 -P ${FOLLOWER.split(':')[1]} --history-file ${tempDir('history')}/h`;
+      const command = `${CLI_BIN} -H 127.0.0.1 -P ${FOLLOWER_PORT} --history-file ${tempDir('history')}/h`;
       const env: NodeJS.ProcessEnv = { TERM: 'xterm', ...(noColor ? { NO_COLOR: '1' } : { NO_COLOR: '' }) };
       const tty = CliDriver.start(['-qfec', command, '/dev/null'], env, { bin: SCRIPT });
       try {

@@ -11,13 +11,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { CLI_BIN, CliDriver, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
 import { launchBrowser, noBrowser } from '../helpers/browser.js';
-import { type HttpAnswer, fastCluster, http, json, makeKeys, runToExit, tempDir, withLogs } from '../helpers/integration.js';
+import { type HttpAnswer, fastCluster, http, json, literal, makeKeys, nodeIds, runToExit, tempDir, withLogs } from '../helpers/integration.js';
 import { CLUSTER_PATH, HEARTBEAT_PATH, METRICS_PATH, STATS_PATH, documentPath, locatePath } from '../../src/protocol/paths.js';
 
-const PORTS = [26101, 26102, 26103];
-const [ONE, TWO, THREE] = PORTS.map((port) => `127.0.0.1:${port}`) as [string, string, string];
+// Ascending, so ONE leads; the last three are for nodes that must refuse to start or to join.
+const [P1, P2, P3, REFUSED_PORT, PLAIN_PORT, NO_CA_PORT] = (await allocatePorts(6)) as [number, number, number, number, number, number];
+const PORTS = [P1, P2, P3];
+const [ONE, TWO, THREE] = nodeIds(PORTS) as [string, string, string];
 const READ = 'read-token-for-the-test-0001';
 const WRITE = 'write-token-for-the-test-0002';
 const ADMIN = 'admin-token-for-the-test-0003';
@@ -60,7 +63,7 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   });
 
   it('a node refuses unusable TLS or token files with one line and exit status 2', async () => {
-    const node = (...flags: string[]) => runToExit(NODE_BIN, ['--port', '26109', '--data-dir', join(certs, 'refused'), ...flags], 20_000);
+    const node = (...flags: string[]) => runToExit(NODE_BIN, ['--port', String(REFUSED_PORT), '--data-dir', join(certs, 'refused'), ...flags], 20_000);
     const cases: [string[], RegExp][] = [
       [['--cert', join(certs, 'node.crt')], /^Error: --cert and --key go together$/],
       [['--cert', join(certs, 'nope.crt'), '--key', join(certs, 'node.key')], /^Error: cannot read the certificate .*nope\.crt \(ENOENT\)$/],
@@ -79,20 +82,20 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
   it('a node without TLS, or without the CA, cannot join, and says why in one line', async () => {
     const joiner = (port: number, ...flags: string[]) =>
       runToExit(NODE_BIN, ['--port', String(port), '--join', ONE, '--data-dir', join(certs, `joiner-${port}`), '--cluster-secret-file', cluster.secretFile, ...flags], 30_000);
-    const [plain, noCa] = await Promise.all([joiner(26107), joiner(26108, '--cert', join(certs, 'node.crt'), '--key', join(certs, 'node.key'))]);
+    const [plain, noCa] = await Promise.all([joiner(PLAIN_PORT), joiner(NO_CA_PORT, '--cert', join(certs, 'node.crt'), '--key', join(certs, 'node.key'))]);
     assert.equal(plain.code, 1, plain.stderr);
-    assert.match(plain.stderr, /^Error: cannot reach 127\.0\.0\.1:26101 to join \(.*other side closed; if the cluster serves HTTPS, this node needs --cert, --key and --ca too\)\n$/);
+    assert.match(plain.stderr, new RegExp(`^Error: cannot reach ${literal(ONE)} to join \\(.*other side closed; if the cluster serves HTTPS, this node needs --cert, --key and --ca too\\)\n$`));
     assert.equal(noCa.code, 1, noCa.stderr);
-    assert.match(noCa.stderr, /^Error: cannot reach 127\.0\.0\.1:26101 to join \(.*the node's certificate is not trusted; give this node the CA that signed the cluster's certificates with --ca\)\n$/);
+    assert.match(noCa.stderr, new RegExp(`^Error: cannot reach ${literal(ONE)} to join \\(.*the node's certificate is not trusted; give this node the CA that signed the cluster's certificates with --ca\\)\n$`));
     for (const beat of await cluster.heartbeats()) assert.deepEqual(beat.nodes.map((node) => node.id), [ONE, TWO, THREE]);
   });
 
   it('answers no plain HTTP request; the CLI says what is missing in one line', async () => {
     await assert.rejects(http('GET', `http://${ONE}${HEARTBEAT_PATH}`));
-    const plain = await runToExit(CLI_BIN, ['-P', '26102', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
+    const plain = await runToExit(CLI_BIN, ['-P', String(P2), 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
     assert.equal(plain.code, 1, plain.stderr);
-    assert.match(plain.stderr, /^Error: cannot connect to a database of Warehouse 13 at 127\.0\.0\.1:26102 \(.*; a node serving HTTPS needs --tls\)\n$/);
-    const untrusted = await runToExit(CLI_BIN, ['-P', '26102', '--tls', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
+    assert.match(plain.stderr, new RegExp(`^Error: cannot connect to a database of Warehouse 13 at ${literal(TWO)} \\(.*; a node serving HTTPS needs --tls\\)\n$`));
+    const untrusted = await runToExit(CLI_BIN, ['-P', String(P2), '--tls', 'STATUS'], 20_000, { WAREHOUSE_TOKEN: READ });
     assert.equal(untrusted.code, 1, untrusted.stderr);
     assert.match(untrusted.stderr, /^Error: cannot connect .*the node's certificate is not trusted; pass the cluster's CA with --ca FILE\)\n$/);
   });
@@ -162,18 +165,18 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
 
   it('the CLI with --ca and a token writes and reads, a read token cannot write, and it follows a failover over TLS', async () => {
     const [key] = makeKeys(8, 1);
-    const readOnly = await runToExit(CLI_BIN, ['-P', '26103', '--ca', ca, 'SET', key!, '{"x": 0}'], 20_000, { WAREHOUSE_TOKEN: READ });
+    const readOnly = await runToExit(CLI_BIN, ['-P', String(P3), '--ca', ca, 'SET', key!, '{"x": 0}'], 20_000, { WAREHOUSE_TOKEN: READ });
     assert.equal(readOnly.code, 1, readOnly.stderr);
     assert.equal(readOnly.stderr, 'Error: Forbidden: a read token cannot write documents (needs write)\n');
 
-    cli = CliDriver.start(['-P', '26103', '--ca', ca, '--token', WRITE, '--heartbeat-interval', '200ms']);
+    cli = CliDriver.start(['-P', String(P3), '--ca', ca, '--token', WRITE, '--heartbeat-interval', '200ms']);
     try {
-      await cli.lineMatching(/^Connected to a database of Warehouse 13 at 127\.0\.0\.1:26101$/, 20_000);
+      await cli.lineMatching(new RegExp(`^Connected to a database of Warehouse 13 at ${literal(ONE)}$`), 20_000);
       assert.deepEqual(await cli.lines(4), ['Known nodes:', ONE, TWO, THREE]);
       assert.deepEqual(await cli.ask(`SET ${key} {"x": 1}`), ['Created (2 replicas)']);
       assert.deepEqual(await cli.ask(`GET ${key}`), [`'{"x": 1}'`]);
       await cluster.get(ONE).stop('SIGKILL');
-      await cli.lineMatching(/^Reconnected to a database of Warehouse 13 at 127\.0\.0\.1:2610[23]$/, 20_000);
+      await cli.lineMatching(new RegExp(`^Reconnected to a database of Warehouse 13 at (${literal(TWO)}|${literal(THREE)})$`), 20_000);
       cli.send(`SET ${key} {"x": 2}`);
       await cli.lineMatching(/^Updated \([12] replicas?\)$/, 20_000);
       cli.send(`GET ${key}`);

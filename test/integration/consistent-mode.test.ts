@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { DEFAULT_ETCD_BIN, EtcdCluster, checkEtcdBinary } from '../../src/local-cluster/etcd-cluster.js';
 import { CliDriver } from '../helpers/cli.js';
-import { fastCluster, http, internalPost, json, makeKeys, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, internalPost, json, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 import { owners } from '../../src/placement/rendezvous.js';
 import { Firewall } from '../../chaos/firewall.js';
 import { REPLICA_READ_PATH, REPLICA_WRITE_PATH, documentPath } from '../../src/protocol/paths.js';
@@ -22,7 +23,11 @@ const TIMING = { heartbeatIntervalMs: 200, failureTimeoutMs: 3000, requestTimeou
 /** etcd checks for expired leases every 500 ms, and the nodes read etcd every heartbeat. */
 const EXPIRY_SLACK_MS = 1500;
 const POLL_SLACK_MS = 1000;
-const PORTS = [26201, 26202, 26203];
+const [P1, P2, P3, REFUSED_PORT, OTHER_1, OTHER_2] = (await allocatePorts(6)) as [number, number, number, number, number, number];
+const PORTS = [P1, P2, P3];
+const NODES = nodeIds(PORTS);
+/** Another cluster's nodes on the same etcd. */
+const OTHERS = [OTHER_1, OTHER_2];
 
 describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 240_000, skip: checkEtcdBinary(DEFAULT_ETCD_BIN) ?? false }, () => {
   let etcd: EtcdCluster;
@@ -61,7 +66,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     try {
       const banner = await cli.lines(5);
       assert.deepEqual(banner.slice(0, 2), [`Connected to a database of Warehouse 13 at ${leader}`, 'Known nodes:']);
-      assert.deepEqual(banner.slice(2).sort(), PORTS.map((port) => `127.0.0.1:${port}`).sort());
+      assert.deepEqual(banner.slice(2).sort(), NODES);
       const [key] = makeKeys(11, 1);
       assert.deepEqual(await cli.ask(`SET ${key} '{"name": "Tesla's coil"}'`), ['Created (2 replicas)']);
       assert.deepEqual(await cli.ask(`GET ${key}`), [`'{"name": "Tesla's coil"}'`]);
@@ -76,7 +81,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
   });
 
   it('refuses a node with another replication factor, with the gossip mode\'s error', async () => {
-    const node = cluster.spawnNode({ port: 26209, extraArgs: ['--replication-factor', '3'] });
+    const node = cluster.spawnNode({ port: REFUSED_PORT, extraArgs: ['--replication-factor', '3'] });
     assert.equal(await node.exit, 1);
     assert.match(node.lastOutput(), /Error: replication factor 3 does not match the cluster's replication factor 2/);
     cluster.nodes.delete(node.id);
@@ -85,14 +90,14 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
   it('keeps clusters with different names apart on one etcd', async () => {
     const other = fastCluster('consistent-other', 1, { ...TIMING, coordinator: etcd.coordinatorUrl, clusterName: 'other' });
     try {
-      await other.start([26211, 26212]);
+      await other.start(OTHERS);
       const otherLeader = await other.waitForLeader(undefined, 20_000);
       for (const beat of await other.heartbeats()) {
-        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), ['127.0.0.1:26211', '127.0.0.1:26212']);
+        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), nodeIds(OTHERS));
         assert.equal(beat.replicationFactor, 1);
       }
       for (const beat of await cluster.heartbeats()) {
-        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), PORTS.map((port) => `127.0.0.1:${port}`).sort());
+        assert.deepEqual(beat.nodes.map((node) => node.id).sort(), NODES);
         assert.notEqual(beat.leader, otherLeader);
       }
     } catch (error) {
@@ -129,7 +134,7 @@ describe('consistent mode on etcd (3 etcd members, 3 nodes, RF 2)', { timeout: 2
     const [first, second] = makeKeys(14, 2);
     assert.equal((await http('PUT', `http://${old}${documentPath(first)}`, '{"by": "old"}')).status, 201);
     const oldTerm = (await cluster.heartbeat(old))!.term;
-    const others = PORTS.map((port) => `127.0.0.1:${port}`).filter((id) => id !== old);
+    const others = NODES.filter((id) => id !== old);
     cluster.get(old).signal('SIGSTOP');
     try {
       let successor: string | null = null;

@@ -7,11 +7,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { parseVersion } from '../../src/replication/version.js';
-import { fastCluster, http, internalPost, json, makeKeys, withLogs, type HttpAnswer } from '../helpers/integration.js';
+import { fastCluster, http, internalPost, json, makeKeys, nodeIds, withLogs, type HttpAnswer } from '../helpers/integration.js';
 import { REPLICA_WRITE_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const [A, B, X] = ['127.0.0.1:25001', '127.0.0.1:25002', '127.0.0.1:25003'];
+// Ascending: A sorts first, so it leads.
+const PORTS = await allocatePorts(3);
+const [A, B, X] = nodeIds(PORTS) as [string, string, string];
 const keys = makeKeys(8, 10);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -33,7 +36,7 @@ describe('answers agree with the data (3 nodes, RF 3)', { timeout: 120_000 }, ()
   before(async () => {
     // Long failure timeout: a killed owner stays a member while it restarts. No anti-entropy to hide what a node missed.
     cluster = fastCluster('correct', 3, { failureTimeoutMs: 8000, antiEntropyIntervalMs: 600_000 });
-    await cluster.start([25001, 25002, 25003]);
+    await cluster.start(PORTS);
     await cluster.waitForLeader(A, 20_000);
   });
 

@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
-import { fastCluster, http, inParallel, makeKeys, tempDir, withLogs } from '../helpers/integration.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
+import { fastCluster, http, inParallel, makeKeys, nodeIds, tempDir, withLogs } from '../helpers/integration.js';
 import { launchBrowser, noBrowser } from '../helpers/browser.js';
 import { documentPath } from '../../src/protocol/paths.js';
 
-const LEADER = '127.0.0.1:21301';
-const WATCHED = '127.0.0.1:21302';
+// Ascending: LEADER sorts first and leads; WATCHED, second, leads once LEADER is killed.
+const PORTS = await allocatePorts(3);
+const [LEADER, WATCHED] = nodeIds(PORTS) as [string, string];
 
 describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip: noBrowser }, () => {
   let cluster: LocalCluster;
@@ -31,7 +33,7 @@ describe('dashboard in a browser (3 nodes, RF 3)', { timeout: 120_000, skip: noB
 
   before(async () => {
     cluster = fastCluster('dashboard', 3);
-    await cluster.start([21301, 21302, 21303]);
+    await cluster.start(PORTS);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), LEADER);
     assert.equal((await http('PUT', `http://${LEADER}${documentPath(key)}`, '{"name": "Tesla\'s death ray"}')).status, 201);
     context = await launchBrowser();

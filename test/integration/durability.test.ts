@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
-import { type HttpAnswer, fastCluster, http, inParallel, internalPost, makeKeys, readReplicas, recordCount, withLogs } from '../helpers/integration.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
+import { type HttpAnswer, fastCluster, http, inParallel, internalPost, makeKeys, nodeIds, readReplicas, recordCount, withLogs } from '../helpers/integration.js';
 import { GOSSIP_PATH, HEARTBEAT_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const PORTS = [23001, 23002, 23003];
-const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
+// Ascending, so the first node leads.
+const PORTS = await allocatePorts(3);
+const NODES = nodeIds(PORTS);
 const LEADER = NODES[0]!;
 const LIMIT = 1024;
 

@@ -7,13 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
-import { fastCluster, http, inParallel, json, makeKeys, withLogs } from '../helpers/integration.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
+import { fastCluster, http, inParallel, json, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 import { documentPath } from '../../src/protocol/paths.js';
 
-// Started in this order, so that join order and sort order differ: 21002 joins last but sorts before 21003.
-const FIRST = '127.0.0.1:21001';
-const SECOND = '127.0.0.1:21003';
-const THIRD = '127.0.0.1:21002';
+const [low, middle, high] = (await allocatePorts(3)) as [number, number, number];
+// Started in this order, so that join order and sort order differ: THIRD joins last but sorts before SECOND.
+const STARTED = [low, high, middle];
+const [FIRST, SECOND, THIRD] = nodeIds(STARTED) as [string, string, string];
 
 describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
   let cluster: LocalCluster;
@@ -21,7 +22,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
 
   before(async () => {
     cluster = fastCluster('failover', 2);
-    await cluster.start([21001, 21003, 21002]);
+    await cluster.start(STARTED);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), FIRST);
   });
 
@@ -72,7 +73,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
       assert.ok(result.result === 'created' || result.result === 'updated', JSON.stringify(result));
       assert.ok(result.replicas >= 1, JSON.stringify(result));
     }
-    // 21002 sorts first among the survivors although it joined last.
+    // THIRD sorts first among the survivors although it joined last.
     assert.equal(client.heartbeat().node, THIRD);
     assert.equal(await cluster.waitForLeader(THIRD, 10_000), THIRD);
 
@@ -130,7 +131,7 @@ describe('failover (3 nodes, RF 2)', { timeout: 120_000 }, () => {
   });
 
   it('a follower frozen past the failure timeout rejoins as a follower instead of taking over', async () => {
-    // 21001 leads, 21003 follows. Freeze the follower until the leader has dropped it, then let it go on.
+    // FIRST leads, SECOND follows. Freeze the follower until the leader has dropped it, then let it go on.
     cluster.get(SECOND).signal('SIGSTOP');
     try {
       await cluster.waitFor(async () => (await cluster.heartbeat(FIRST))?.nodes.length === 1, { timeoutMs: 10_000, message: 'the leader to drop the frozen follower' });

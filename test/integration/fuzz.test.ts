@@ -7,14 +7,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { isUuid4 } from '../../src/common/uuid.js';
 import { isJson } from '../../src/common/values.js';
 import { MAX_TERM } from '../../src/protocol/schemas.js';
-import { fastCluster, http, internalPost, json } from '../helpers/integration.js';
+import { fastCluster, http, internalPost, json, nodeIds } from '../helpers/integration.js';
 import { GOSSIP_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const ONE = '127.0.0.1:27101';
-const TWO = '127.0.0.1:27102';
+// The third port stays unused: an id of no node, that nothing answers on.
+const PORTS = await allocatePorts(3);
+const [ONE, TWO, NOBODY] = nodeIds(PORTS) as [string, string, string];
 const NODES = [ONE, TWO];
 const MAX_VALUE = 4096;
 const RUNS = 60;
@@ -22,7 +24,7 @@ const RUNS = 60;
 const KEY = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
 const anyKey = fc.oneof(fc.uuid({ version: 4 }), fc.constant(KEY), fc.string({ maxLength: 40 }), fc.constantFrom('', '../../etc/passwd', KEY.toUpperCase()));
 const anyNumber = fc.oneof(fc.integer(), fc.nat(), fc.double(), fc.constantFrom(1e308, Number.MAX_SAFE_INTEGER, -1, 2 ** 53, 0, 1));
-const anyId = fc.oneof(fc.constantFrom(ONE, TWO, '127.0.0.1:27199', 'x:1'), fc.string({ maxLength: 20 }));
+const anyId = fc.oneof(fc.constantFrom(ONE, TWO, NOBODY, 'x:1'), fc.string({ maxLength: 20 }));
 const anyValue = fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 50 }), fc.constant(null), fc.constant(JSON.stringify('y'.repeat(MAX_VALUE))));
 const anyVersion = fc.oneof(fc.tuple(anyNumber, anyNumber, anyId), fc.array(fc.anything(), { maxLength: 4 }));
 const anything = fc.anything({ maxDepth: 3 });
@@ -56,7 +58,7 @@ describe('fuzzing a running node (2 nodes, RF 2)', { timeout: 240_000 }, () => {
 
   before(async () => {
     cluster = fastCluster('fuzz', 2, { extraArgs: ['--max-value-size', String(MAX_VALUE)] });
-    await cluster.start([27101, 27102]);
+    await cluster.start(PORTS.slice(0, 2));
     leaderBefore = await cluster.waitForLeader();
     termBefore = (await cluster.heartbeat(ONE))!.term;
   });

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { CLI_BIN, NODE_BIN, REPO_ROOT } from '../helpers/cli.js';
-import { FAST, fastCluster, internalPost, json, runToExit, tempDir, type Finished } from '../helpers/integration.js';
+import { FAST, fastCluster, internalPost, json, literal, nodeIds, runToExit, tempDir, type Finished } from '../helpers/integration.js';
 import { GOSSIP_PATH } from '../../src/protocol/paths.js';
 
-const ONE = '127.0.0.1:22001';
-const TWO = '127.0.0.1:22002';
+// Ascending, so ONE leads. Then a port for each refused node, and one nobody ever listens on.
+const [P1, P2, RF3_PORT, UNREACHABLE_PORT, SQUATTED_PORT, NO_DIR_PORT, NOBODY_PORT] = (await allocatePorts(7)) as [number, number, number, number, number, number, number];
+const [ONE, TWO, RF3, NOBODY] = nodeIds([P1, P2, RF3_PORT, NOBODY_PORT]) as [string, string, string, string];
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The test cluster's secret file, once it started. */
@@ -63,7 +65,7 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
     cluster = fastCluster('membership', 2);
     secretFile = cluster.secretFile;
     dir = cluster.options.baseDir;
-    await cluster.start([22001, 22002]);
+    await cluster.start([P1, P2]);
     watcher = (async () => {
       while (watching) {
         for (const beat of await cluster.heartbeats()) {
@@ -82,17 +84,17 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
   });
 
   it('refuses a replication factor that does not match the cluster', async () => {
-    const run = await refused(joiner(22003, join(dir, 'rf3'), 3));
+    const run = await refused(joiner(RF3_PORT, join(dir, 'rf3'), 3));
     assert.notEqual(run.code, 0);
     assertOneLineError(run, /^Error: replication factor 3 does not match the cluster's replication factor 2$/);
     // The same mismatch sent straight to the gossip endpoint is refused too.
     const gossip = {
       cluster: 'Warehouse 13',
-      from: { id: '127.0.0.1:22003', joined: Date.now() },
+      from: { id: RF3, joined: Date.now() },
       leader: null,
       term: 0,
       replicationFactor: 3,
-      nodes: [{ id: '127.0.0.1:22003', joined: Date.now() }],
+      nodes: [{ id: RF3, joined: Date.now() }],
     };
     const answer = await internalPost(ONE, GOSSIP_PATH, JSON.stringify(gossip));
     assert.equal(answer.status, 409);
@@ -100,33 +102,33 @@ describe('joining and starting up', { timeout: 120_000 }, () => {
   });
 
   it('gives up on an unreachable join target after a bounded retry', async () => {
-    const run = await refused(['--cluster-secret-file', secretFile, '--port', '22004', '--data-dir', join(dir, 'unreachable'), '--join', '127.0.0.1:22009']);
+    const run = await refused(['--cluster-secret-file', secretFile, '--port', String(UNREACHABLE_PORT), '--data-dir', join(dir, 'unreachable'), '--join', NOBODY]);
     assert.notEqual(run.code, 0);
-    assertOneLineError(run, /^Error: .*127\.0\.0\.1:22009/);
+    assertOneLineError(run, new RegExp(`^Error: .*${literal(NOBODY)}`));
     assert.ok(run.ms < 30_000, `gave up after ${run.ms} ms`);
   });
 
   it('refuses a port in use, before announcing itself to the cluster', async () => {
     const squatter: Server = createServer((socket) => socket.destroy());
-    squatter.listen(22005, '127.0.0.1');
+    squatter.listen(SQUATTED_PORT, '127.0.0.1');
     await once(squatter, 'listening');
     try {
-      const run = await refused(joiner(22005, join(dir, 'port-in-use')));
+      const run = await refused(joiner(SQUATTED_PORT, join(dir, 'port-in-use')));
       assert.notEqual(run.code, 0);
-      assertOneLineError(run, /^Error: port 22005 on 127\.0\.0\.1 is already in use$/);
+      assertOneLineError(run, new RegExp(`^Error: port ${SQUATTED_PORT} on 127\\.0\\.0\\.1 is already in use$`));
     } finally {
       squatter.close();
     }
     // And a port of a running member, without --join.
-    const run = await refused(['--port', '22001', '--data-dir', join(dir, 'taken')]);
+    const run = await refused(['--port', String(P1), '--data-dir', join(dir, 'taken')]);
     assert.notEqual(run.code, 0);
-    assertOneLineError(run, /^Error: port 22001 on 127\.0\.0\.1 is already in use$/);
+    assertOneLineError(run, new RegExp(`^Error: port ${P1} on 127\\.0\\.0\\.1 is already in use$`));
   });
 
   it('refuses a data dir it cannot write', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a folder');
-    const run = await refused(joiner(22006, join(file, 'data')));
+    const run = await refused(joiner(NO_DIR_PORT, join(file, 'data')));
     assert.notEqual(run.code, 0);
     assertOneLineError(run, /^Error: .*data dir .*a-file\/data.* (not writable|cannot)/);
   });
@@ -174,9 +176,9 @@ describe('command-line flags', { timeout: 60_000, concurrency: true }, () => {
   }
 
   it('warehouse-cli against a port nobody listens on exits 1 with a one-line error', async () => {
-    const run = await runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', '22009']);
+    const run = await runToExit(CLI_BIN, ['-H', '127.0.0.1', '-P', String(NOBODY_PORT)]);
     assert.equal(run.code, 1);
-    assertOneLineError(run, /^Error: cannot connect to a database of Warehouse 13 at 127\.0\.0\.1:22009/);
+    assertOneLineError(run, new RegExp(`^Error: cannot connect to a database of Warehouse 13 at ${literal(NOBODY)}`));
   });
 
   for (const bin of [NODE_BIN, CLI_BIN]) {

@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { fastCluster, http, makeKeys, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 import { METRICS_PATH, documentPath } from '../../src/protocol/paths.js';
 
-const LEADER = '127.0.0.1:21201';
-const FOLLOWER = '127.0.0.1:21202';
+// Ascending, so LEADER sorts first and leads.
+const PORTS = await allocatePorts(3);
+const [LEADER, FOLLOWER] = nodeIds(PORTS) as [string, string];
 
 interface Scrape {
   /** `# TYPE` of every metric family. */
@@ -65,7 +67,7 @@ describe('metrics (3 nodes, RF 2)', { timeout: 60_000 }, () => {
 
   before(async () => {
     cluster = fastCluster('metrics', 2);
-    await cluster.start([21201, 21202, 21203]);
+    await cluster.start(PORTS);
     assert.equal(await cluster.waitForLeader(undefined, 10_000), LEADER);
   });
 

@@ -12,6 +12,8 @@ import { CLI_BIN, CliDriver } from '../helpers/cli.js';
 import { fastCluster, makeKeys, runToExit, withLogs } from '../helpers/integration.js';
 import { BridgedNamespaces, netnsUnavailableReason } from '../helpers/netns.js';
 
+// A fixed port, unlike the other tests' shared allocator: each node listens on it inside its own
+// namespace, whose ports no other process on the machine can take or see.
 const PORT = 8765;
 const unavailable = netnsUnavailableReason();
 

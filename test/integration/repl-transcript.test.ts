@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { owners } from '../../src/placement/rendezvous.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { CliDriver } from '../helpers/cli.js';
-import { fastCluster, makeKeys, withLogs } from '../helpers/integration.js';
+import { fastCluster, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 
-// The task's ports shifted by 10,000; 18697 sorts before 19876 as 8697 before 9876.
-const A = '127.0.0.1:18765';
-const B = '127.0.0.1:19876';
-const C = '127.0.0.1:18697';
+// Ordered as the task's ports 8765, 9876 and 8697: A starts first and leads, C sorts first and
+// takes over from A, B sorts last and takes over from C.
+const [low, middle, high] = (await allocatePorts(3)) as [number, number, number];
+const STARTED = [middle, high, low];
+const [A, B, C] = nodeIds(STARTED) as [string, string, string];
 const KEY = '0d5d3807-5fbf-4228-a657-5a091c4e497f';
 const VALUE = `'{"name": "Chapayev's Mustache comb"}'`;
-const BANNER = 'Connected to a database of Warehouse 13 at 127.0.0.1:18765';
+const BANNER = `Connected to a database of Warehouse 13 at ${A}`;
 
 /** A node line of "Known nodes:"; the leader's may end with " (leader)". */
 function nodeLine(id: string): RegExp {
@@ -47,7 +49,7 @@ describe('REPL transcript (3 nodes, RF 2, real warehouse-cli)', { timeout: 90_00
 
   before(async () => {
     cluster = fastCluster('repl', 2);
-    await cluster.start([18765, 19876, 18697]);
+    await cluster.start(STARTED);
   });
 
   after(async () => {
@@ -56,7 +58,7 @@ describe('REPL transcript (3 nodes, RF 2, real warehouse-cli)', { timeout: 90_00
   });
 
   it('answers a script piped in at once, one line per command in order, and exits 0 at the end of input', async () => {
-    const script = CliDriver.start(['-H', '127.0.0.1', '-P', '19876', '--history-file', join(cluster.options.baseDir, 'history')]);
+    const script = CliDriver.start(['-H', '127.0.0.1', '-P', String(high), '--history-file', join(cluster.options.baseDir, 'history')]);
     try {
       const [key] = makeKeys(14, 1);
       for (const line of [`SET ${key} '[1, 2, 3]'`, `GET ${key}`, '', `SET ${key} '"text"'`, `GET ${key}`, `DELETE ${key}`, `GET ${key}`, 'HELP?']) {
@@ -84,7 +86,7 @@ describe('REPL transcript (3 nodes, RF 2, real warehouse-cli)', { timeout: 90_00
   });
 
   it('follows the transcript, survives two leader kills and reports the all-dead errors', async () => {
-    cli = CliDriver.start(['-H', '127.0.0.1', '-P', '18765', '--heartbeat-interval', '250ms', '--failover-timeout', '2s', '--history-file', join(cluster.options.baseDir, 'history')]);
+    cli = CliDriver.start(['-H', '127.0.0.1', '-P', String(middle), '--heartbeat-interval', '250ms', '--failover-timeout', '2s', '--history-file', join(cluster.options.baseDir, 'history')]);
     const c = cli;
     try {
       assert.equal(await c.line(), BANNER);
@@ -118,7 +120,7 @@ describe('REPL transcript (3 nodes, RF 2, real warehouse-cli)', { timeout: 90_00
 
       // The leader dies: the CLI finds the alive node that sorts first and says so unasked.
       await cluster.get(A).stop('SIGKILL');
-      assert.equal(await c.line(15_000), 'Reconnected to a database of Warehouse 13 at 127.0.0.1:18697');
+      assert.equal(await c.line(15_000), `Reconnected to a database of Warehouse 13 at ${C}`);
       assert.equal(await c.line(), 'Known nodes:');
       assertNodeLines(await c.lines(2), [B, C]);
       for (const { key, value } of docs) assert.deepEqual(await c.ask(`GET ${key}`), [`'${value}'`]);
@@ -126,7 +128,7 @@ describe('REPL transcript (3 nodes, RF 2, real warehouse-cli)', { timeout: 90_00
       // Once the survivors hold every key twice again, the next leader dies too.
       await cluster.waitForInSync(30_000);
       await cluster.get(C).stop('SIGKILL');
-      assert.equal(await c.line(15_000), 'Reconnected to a database of Warehouse 13 at 127.0.0.1:19876');
+      assert.equal(await c.line(15_000), `Reconnected to a database of Warehouse 13 at ${B}`);
       assert.equal(await c.line(), 'Known nodes:');
       assertNodeLines(await c.lines(1), [B]);
       assert.equal(await c.line(), 'WARNING: cluster size (1) is smaller than a replication factor (2)!');

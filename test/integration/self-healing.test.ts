@@ -12,10 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { WarehouseClient } from '../../src/client/index.js';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { owners } from '../../src/placement/rendezvous.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { compareVersions } from '../../src/replication/version.js';
-import { fastCluster, http, inParallel, json, makeKeys, readReplicas, replicaMap, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, inParallel, json, makeKeys, nodeIds, readReplicas, replicaMap, withLogs } from '../helpers/integration.js';
 import { documentPath } from '../../src/protocol/paths.js';
 
 const IN_FLIGHT = 64;
@@ -30,7 +31,8 @@ function stopwatch(t: { diagnostic(message: string): void }): (phase: string) =>
   };
 }
 
-const ids = (ports: readonly number[]) => ports.map((port) => `127.0.0.1:${port}`);
+// Each scenario's own nodes, ascending: the first leads, and scenario 3's joiner sorts last.
+const [HEAL_1, HEAL_2, HEAL_3, HEAL_4] = await Promise.all([3, 3, 4, 5].map((count) => allocatePorts(count)));
 
 /** The latest value of every key the test wrote: the document text, or null once deleted. */
 type Expected = Map<string, string | null>;
@@ -111,13 +113,13 @@ async function eventually(cluster: LocalCluster, what: string, check: () => Prom
 }
 
 describe('1. three nodes RF 2, 10,000 documents, two nodes killed one after the other', { timeout: 150_000 }, () => {
-  const [A, B, C] = ids([24001, 24002, 24003]) as [string, string, string];
+  const [A, B, C] = nodeIds(HEAL_1) as [string, string, string];
   let cluster: LocalCluster;
   let client: WarehouseClient | undefined;
 
   before(async () => {
     cluster = fastCluster('heal-1', 2);
-    await cluster.start([24001, 24002, 24003]);
+    await cluster.start(HEAL_1);
   });
 
   after(async () => {
@@ -159,8 +161,7 @@ describe('1. three nodes RF 2, 10,000 documents, two nodes killed one after the 
 });
 
 describe('2. writes while an owner is down, then it comes back from its data dir', { timeout: 150_000 }, () => {
-  const PORTS = [24011, 24012, 24013];
-  const NODES = ids(PORTS);
+  const NODES = nodeIds(HEAL_2);
   const [A, , X] = NODES as [string, string, string];
   let cluster: LocalCluster;
   let client: WarehouseClient | undefined;
@@ -172,7 +173,7 @@ describe('2. writes while an owner is down, then it comes back from its data dir
   before(async () => {
     // Writes to a frozen node give up after the request timeout: keep it well below the failure timeout.
     cluster = fastCluster('heal-2', 2, { failureTimeoutMs: 5000, requestTimeoutMs: 500 });
-    await cluster.start(PORTS);
+    await cluster.start(HEAL_2);
     client = await WarehouseClient.connect({ seeds: [A], heartbeatIntervalMs: 200 });
     await setAll(client, [...ofX.slice(0, 1200), ...others].map((key, i) => [key, JSON.stringify({ i, v: 1 })]), expected);
   });
@@ -288,8 +289,9 @@ describe('2. writes while an owner is down, then it comes back from its data dir
 });
 
 describe('3. a fourth node joins a loaded cluster', { timeout: 150_000 }, () => {
-  const OLD = ids([24021, 24022, 24023]);
-  const NEW = '127.0.0.1:24024';
+  const [OLD_PORTS, NEW_PORT] = [HEAL_3.slice(0, 3), HEAL_3[3]!];
+  const OLD = nodeIds(OLD_PORTS);
+  const NEW = nodeIds([NEW_PORT])[0]!;
   const ALL = [...OLD, NEW];
   const RF = 2;
   let cluster: LocalCluster;
@@ -297,7 +299,7 @@ describe('3. a fourth node joins a loaded cluster', { timeout: 150_000 }, () => 
 
   before(async () => {
     cluster = fastCluster('heal-3', RF);
-    await cluster.start([24021, 24022, 24023]);
+    await cluster.start(OLD_PORTS);
   });
 
   after(async () => {
@@ -339,7 +341,7 @@ describe('3. a fourth node joins a loaded cluster', { timeout: 150_000 }, () => 
       for (let start = 0; sampling; start = (start + CHUNK) % moving.length) await sample(moving.slice(start, start + CHUNK));
     })();
     try {
-      await cluster.startNode({ port: 24024 });
+      await cluster.startNode({ port: NEW_PORT });
       await cluster.waitForInSync(40_000);
     } catch (error) {
       throw withLogs(cluster, error);
@@ -360,15 +362,14 @@ describe('3. a fourth node joins a loaded cluster', { timeout: 150_000 }, () => 
 });
 
 describe('4. five nodes RF 3, two killed at once', { timeout: 150_000 }, () => {
-  const PORTS = [24031, 24032, 24033, 24034, 24035];
-  const NODES = ids(PORTS);
+  const NODES = nodeIds(HEAL_4);
   const RF = 3;
   let cluster: LocalCluster;
   let client: WarehouseClient | undefined;
 
   before(async () => {
     cluster = fastCluster('heal-4', RF);
-    await cluster.start(PORTS);
+    await cluster.start(HEAL_4);
   });
 
   after(async () => {

@@ -3,15 +3,18 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { fastCluster, http, runToExit } from '../helpers/integration.js';
 import { documentPath } from '../../src/protocol/paths.js';
+
+const [PORT] = (await allocatePorts(1)) as [number];
 
 describe('data older than the tombstone grace period', () => {
   const cluster = fastCluster('stale', 1);
   after(() => cluster.stop());
 
   it('makes the node refuse to start, with a one-line reason', async () => {
-    const node = await cluster.startNode({ port: 25101, join: null, extraArgs: ['--tombstone-grace', '1s'] });
+    const node = await cluster.startNode({ port: PORT, join: null, extraArgs: ['--tombstone-grace', '1s'] });
     const put = await http('PUT', `http://${node.id}${documentPath('0d5d3807-5fbf-4228-a657-5a091c4e497f')}`, '{"a": 1}');
     assert.equal(put.status, 201);
     await node.stop('SIGTERM');

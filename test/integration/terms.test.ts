@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
+import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { ReplicaStore } from '../../src/storage/store.js';
 import { parseVersion } from '../../src/replication/version.js';
-import { fastCluster, http, makeKeys, withLogs } from '../helpers/integration.js';
+import { fastCluster, http, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 import { documentPath } from '../../src/protocol/paths.js';
 
-const PORTS = [25011, 25012, 25013];
-const NODES = PORTS.map((port) => `127.0.0.1:${port}`);
+const PORTS = await allocatePorts(3);
+const NODES = nodeIds(PORTS);
 
 describe('terms never go down (3 nodes, RF 2)', { timeout: 120_000 }, () => {
   let cluster: LocalCluster;
