@@ -54,6 +54,11 @@ export class EtcdTarget implements Target {
     return this.cluster.pids;
   }
 
+  /** etcd is written in Go: it has no event loop to stall. */
+  loopDelay(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
   async memory(): Promise<MemoryReport[]> {
     return Promise.all(
       this.cluster.members.map(async (member) => ({

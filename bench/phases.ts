@@ -34,6 +34,8 @@ export interface PhaseResult {
   /** Latency of successful requests; null when there was none. */
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number } | null;
   endedBy: EndedBy;
+  /** The longest event-loop delay of any node during the phase (ms); null when the target does not tell. */
+  loopDelayMaxMs: number | null;
   /** Documents the target holds after the phase (as far as this run knows). */
   documents: number;
   cpu: {
@@ -182,6 +184,8 @@ export async function runPhase(
   options: { signal?: AbortSignal | undefined; onProgress?: (done: number, errors: number, elapsedMs: number) => void },
 ): Promise<PhaseResult> {
   await state.target.prepare();
+  // Resets every node's delay histogram: the next call tells the longest stall of this phase.
+  await state.target.loopDelay();
   const pids = state.target.pids();
   const clientBefore = process.cpuUsage();
   const serverBefore = totalCpuMicros(pids);
@@ -194,6 +198,7 @@ export async function runPhase(
   });
   const client = process.cpuUsage(clientBefore);
   const serverAfter = totalCpuMicros(pids);
+  const loopDelayMaxMs = await state.target.loopDelay();
   const serverMicros = serverBefore !== null && serverAfter !== null ? serverAfter - serverBefore : null;
   const elapsedMicros = loop.elapsedMs * 1000;
   const { histogram } = loop;
@@ -218,6 +223,7 @@ export async function runPhase(
             mean: ms(histogram.mean),
           },
     endedBy: loop.endedBy,
+    loopDelayMaxMs,
     documents: state.keys.size,
     cpu: {
       clientPercent: elapsedMicros > 0 ? ((client.user + client.system) * 100) / elapsedMicros : 0,

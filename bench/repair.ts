@@ -14,12 +14,15 @@ import { WarehouseTarget } from './store-target.js';
 import { KeyPool, KeySequence, makeDocument } from './workload.js';
 import { mulberry32 } from '../src/common/random.js';
 import { machineInfo } from './machine.js';
+import { allocatePorts } from '../src/local-cluster/ports.js';
 
 interface RepairOptions {
   documents: number;
   concurrency: number;
   baselineMs: number;
   failureTimeoutMs: number;
+  /** Every node's --repair-rate; null for the node's default. */
+  repairRate: number | null;
 }
 
 function parseOptions(argv: string[]): RepairOptions {
@@ -29,9 +32,10 @@ function parseOptions(argv: string[]): RepairOptions {
     .addOption(new Option('--concurrency <n>', 'requests in flight').default(64).argParser(whole))
     .addOption(durationOption('--baseline <duration>', 'length of the no-repair measurement', 10_000))
     .addOption(durationOption('--failure-timeout <duration>', "the nodes' failure timeout", 10_000))
+    .addOption(new Option('--repair-rate <records/s>', "the nodes' --repair-rate (default: the node's default; 0: no limit)").argParser(wholeNumber(0)))
     .parse(argv, { from: 'user' });
-  const o = program.opts<{ documents: number; concurrency: number; baseline: number; failureTimeout: number }>();
-  return { documents: o.documents, concurrency: o.concurrency, baselineMs: o.baseline, failureTimeoutMs: o.failureTimeout };
+  const o = program.opts<{ documents: number; concurrency: number; baseline: number; failureTimeout: number; repairRate?: number }>();
+  return { documents: o.documents, concurrency: o.concurrency, baselineMs: o.baseline, failureTimeoutMs: o.failureTimeout, repairRate: o.repairRate ?? null };
 }
 
 function latency(result: LoopResult): string {
@@ -46,11 +50,12 @@ const cluster = new LocalCluster({
   replicationFactor: 2,
   failureTimeoutMs: options.failureTimeoutMs,
   logLevel: 'warn',
+  extraArgs: options.repairRate === null ? [] : ['--repair-rate', String(options.repairRate)],
 });
 try {
   const machine = machineInfo();
-  console.log(`${machine.cpuModel}, ${machine.cores} cores, Node.js ${machine.node}`);
-  const [first] = await cluster.start([0, 1, 2].map((i) => 27_100 + i));
+  console.log(`${machine.cpuModel}, ${machine.cores} cores, Node.js ${machine.node}; repair rate ${options.repairRate === null ? 'the default' : options.repairRate === 0 ? 'unlimited' : `${options.repairRate} records/s`}`);
+  const [first] = await cluster.start(await allocatePorts(3));
   const leader = await cluster.waitForLeader();
   const target = await WarehouseTarget.connect(first!.id, options.concurrency, null);
   const keys = new KeySequence();

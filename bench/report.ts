@@ -60,7 +60,7 @@ function note(result: PhaseResult): string {
   }
 }
 
-const RESULT_HEADER = ['phase', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'requests', 'errors', 'server µs/op', 'client CPU', 'note'];
+const RESULT_HEADER = ['phase', 'target', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'loop max ms', 'requests', 'errors', 'server µs/op', 'client CPU', 'note'];
 
 function resultRow(result: PhaseResult, first: boolean): string[] {
   const latency = result.latencyMs;
@@ -71,6 +71,7 @@ function resultRow(result: PhaseResult, first: boolean): string[] {
     latency ? millis(latency.p50) : '-',
     latency ? millis(latency.p99) : '-',
     latency ? millis(latency.max) : '-',
+    result.loopDelayMaxMs === null ? 'n/a' : millis(result.loopDelayMaxMs),
     integer(result.ops + result.errors),
     result.errors > 0 ? `${integer(result.errors)} !` : '0',
     result.cpu.serverMicrosPerOp === null ? 'n/a' : integer(result.cpu.serverMicrosPerOp),
@@ -86,6 +87,7 @@ export function phaseLine(result: PhaseResult): string {
     `${result.title} [${result.target}]:`,
     `${integer(result.opsPerSec)} ops/s`,
     latency ? `p50 ${millis(latency.p50)} ms, p99 ${millis(latency.p99)} ms, max ${millis(latency.max)} ms` : 'no successful request',
+    ...(result.loopDelayMaxMs === null ? [] : [`longest event-loop stall ${millis(result.loopDelayMaxMs)} ms`]),
     `${integer(result.ops)} ok in ${(result.elapsedMs / 1000).toFixed(1)} s`,
   ];
   if (result.errors > 0) {

@@ -5,7 +5,7 @@ import { errorKind, type MemoryReport, type OpResult, type Target } from './targ
 import type { LocalCluster } from '../src/local-cluster/local-cluster.js';
 import { WarehouseClient, type Heartbeat } from '../src/client/index.js';
 import { residentBytes, diskUsageBytes } from './procstat.js';
-import { STATS_PATH, documentPath } from '../src/protocol/paths.js';
+import { METRICS_PATH, STATS_PATH, documentPath } from '../src/protocol/paths.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -28,6 +28,21 @@ function makePool(leader: string, connections: number): Pool {
     headersTimeout: REQUEST_TIMEOUT_MS,
     bodyTimeout: REQUEST_TIMEOUT_MS,
   });
+}
+
+/**
+ * A node's longest event-loop delay since the previous scrape (ms): the
+ * metrics' gauge comes from a delay histogram that is reset on every scrape.
+ */
+async function fetchLoopDelay(address: string): Promise<number | null> {
+  try {
+    const answer = await request(`http://${address}${METRICS_PATH}`, { headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await answer.body.text();
+    const match = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+    return answer.statusCode === 200 && match ? Number(match[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** `GET ${STATS_PATH}` of one node, when the node has that endpoint. */
@@ -123,6 +138,18 @@ export class WarehouseTarget implements Target {
     return this.cluster ? [...this.cluster.nodes.values()].flatMap((node) => node.process?.pid ?? []) : [];
   }
 
+  async loopDelay(): Promise<number | null> {
+    const delays = (await Promise.all((await this.members()).map(fetchLoopDelay))).filter((delay) => delay !== null);
+    return delays.length > 0 ? Math.max(...delays) : null;
+  }
+
+  /** Every node's address: the local cluster's, or those the leader's heartbeat lists. */
+  private async members(): Promise<string[]> {
+    if (this.cluster) return this.cluster.running().map((member) => member.id);
+    const heartbeat = await leaderHeartbeat(this.entry).catch(() => null);
+    return heartbeat ? heartbeat.nodes.map((node) => node.id) : [this.entry];
+  }
+
   async memory(): Promise<MemoryReport[]> {
     if (this.cluster) {
       return Promise.all(
@@ -141,10 +168,8 @@ export class WarehouseTarget implements Target {
       );
     }
     // A cluster this tool did not start: only what the nodes tell.
-    const heartbeat = await leaderHeartbeat(this.entry).catch(() => null);
-    const ids = heartbeat ? heartbeat.nodes.map((node) => node.id) : [this.entry];
     return Promise.all(
-      ids.map(async (id) => {
+      (await this.members()).map(async (id) => {
         const stats = await fetchStats(id);
         return { member: id, pid: null, rssBytes: stats?.rssBytes ?? null, heapUsedBytes: stats?.heapUsedBytes ?? null, records: stats?.records ?? null, diskBytes: null };
       }),

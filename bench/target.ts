@@ -30,6 +30,11 @@ export interface Target {
   /** Processes serving the target that this tool can observe (for CPU and memory). */
   pids(): number[];
   memory(): Promise<MemoryReport[]>;
+  /**
+   * The longest event-loop delay any serving process had since the previous
+   * call (ms); null when the target does not tell. Called before and after each phase.
+   */
+  loopDelay(): Promise<number | null>;
   close(): Promise<void>;
 }
 

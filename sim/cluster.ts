@@ -165,6 +165,8 @@ export class SimCluster {
         // Tombstones stay for the whole run: outages here are far shorter than any grace period.
         tombstoneGraceMs: 365 * 24 * 3_600_000,
         batchSize: 50,
+        // Unpaced: the simulated network is the only limit, and repair should be quick between faults.
+        ratePerSecond: Infinity,
       },
     );
     this.repairs.push(process.repair);

@@ -25,6 +25,8 @@ export interface NodeConfig {
   maxValueBytes: number;
   antiEntropyIntervalMs: number;
   tombstoneGraceMs: number;
+  /** Records a second this node sends for repair; Infinity for no limit (--repair-rate 0). */
+  repairRatePerSecond: number;
   logLevel: string;
   /** --cluster-secret-file; the secret itself may also come from WAREHOUSE_CLUSTER_SECRET. */
   clusterSecretFile: string | null;
@@ -36,6 +38,14 @@ export interface NodeConfig {
   /** Where `tokens` came from, read again on SIGHUP. */
   tokensFile: string | null;
 }
+
+/**
+ * Repair's default pace. After a node loss a third of the records move; at
+ * this rate per node the clients' p99 stays within twice its steady value on
+ * the benchmark machine (docs/BENCHMARKS.md), and 100,000 documents are whole
+ * again within seconds.
+ */
+export const DEFAULT_REPAIR_RATE = 5000;
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, kb: 1000, mib: 1024 ** 2, mb: 1000 ** 2 };
 
@@ -66,6 +76,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     .addOption(new Option('--max-value-size <size>', 'largest document accepted').env('WAREHOUSE_MAX_VALUE_SIZE').default(DEFAULT_MAX_VALUE_BYTES, '1MiB').argParser(checked(parseSize)))
     .addOption(new Option('--anti-entropy-interval <duration>', 'how often replicas compare digests and repair').env('WAREHOUSE_ANTI_ENTROPY_INTERVAL').default(30_000, '30s').argParser(checked(parseDuration)))
     .addOption(new Option('--tombstone-grace <duration>', 'how long deleted keys are remembered before purging').env('WAREHOUSE_TOMBSTONE_GRACE').default(86_400_000, '24h').argParser(checked(parseDuration)))
+    .addOption(new Option('--repair-rate <records/s>', 'records a second this node sends to repair other nodes (0: no limit)').env('WAREHOUSE_REPAIR_RATE').default(DEFAULT_REPAIR_RATE, DEFAULT_REPAIR_RATE.toLocaleString('en-US')).argParser(wholeNumber(0)))
     .addOption(new Option('--cluster-secret-file <path>', 'file holding the secret shared by every node (or env WAREHOUSE_CLUSTER_SECRET)').env('WAREHOUSE_CLUSTER_SECRET_FILE'))
     .addOption(new Option('--cert <file>', 'PEM certificate: serve HTTPS (needs --key; every node of the cluster must have one)').env('WAREHOUSE_CERT'))
     .addOption(new Option('--key <file>', 'PEM private key of --cert').env('WAREHOUSE_KEY'))
@@ -89,6 +100,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     maxValueSize: number;
     antiEntropyInterval: number;
     tombstoneGrace: number;
+    repairRate: number;
     logLevel: string;
     clusterSecretFile?: string;
     cert?: string;
@@ -136,6 +148,7 @@ export function parseNodeArgs(argv: readonly string[]): NodeConfig {
     maxValueBytes: options.maxValueSize,
     antiEntropyIntervalMs: options.antiEntropyInterval,
     tombstoneGraceMs: options.tombstoneGrace,
+    repairRatePerSecond: options.repairRate === 0 ? Infinity : options.repairRate,
     logLevel: options.logLevel,
     clusterSecretFile: options.clusterSecretFile ?? null,
     clusterSecretEnv: process.env.WAREHOUSE_CLUSTER_SECRET || undefined,

@@ -161,6 +161,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       hintIntervalMs: config.heartbeatIntervalMs,
       tombstoneGraceMs: config.tombstoneGraceMs,
       batchSize: 500,
+      ratePerSecond: config.repairRatePerSecond,
     },
   );
   membership.on('event', (event) => {

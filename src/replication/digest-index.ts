@@ -4,14 +4,11 @@
 // key's owners may change) or when the caller asks for one. Scanning a
 // million records on every round would keep a core busy on an idle cluster.
 import { createHash, type Hash } from 'node:crypto';
-import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import type { BucketDigest, KeyVersion, NodeId, ReplicaRecord } from '../protocol/schemas.js';
 import { owners } from '../placement/rendezvous.js';
 import type { ReplicaStorage } from '../storage/replicas.js';
 import { bucketOf, bucketRange } from './digest.js';
-
-/** Records between two yields to the event loop while scanning. */
-const SCAN_SLICE = 2000;
+import { Slices } from '../common/slices.js';
 
 export class DigestIndex {
   private membersKey: string | null = null;
@@ -59,23 +56,26 @@ export class DigestIndex {
     const full = everyRecord !== undefined || membersKey !== this.membersKey;
     const buckets = full ? null : this.dirty;
     this.dirty = new Set();
+    // One count for the whole refresh: buckets hold a few hundred records
+    // each even at a million, so a count per bucket would never reach a slice.
+    const slices = new Slices();
     if (full) {
       this.digests.clear();
       this.foreign.clear();
       this.membersKey = membersKey;
-      await this.hash(members, this.store.entries(), everyRecord);
+      await this.hash(members, this.store.entries(), slices, everyRecord);
       return;
     }
     for (const bucket of buckets!) {
       const { start, end } = bucketRange(bucket);
       for (const perBucket of this.digests.values()) perBucket.delete(bucket);
       this.foreign.delete(bucket);
-      await this.hash(members, this.store.entries(start, end));
+      await this.hash(members, this.store.entries(start, end), slices);
     }
   }
 
   /** Hashes records that come in key order, so bucket by bucket. */
-  private async hash(members: readonly NodeId[], records: Iterable<ReplicaRecord>, everyRecord?: (record: ReplicaRecord) => void): Promise<void> {
+  private async hash(members: readonly NodeId[], records: Iterable<ReplicaRecord>, slices: Slices, everyRecord?: (record: ReplicaRecord) => void): Promise<void> {
     let bucket = -1;
     let hashes = new Map<NodeId, Hash>();
     const close = () => {
@@ -86,7 +86,6 @@ export class DigestIndex {
       }
       hashes = new Map();
     };
-    let seen = 0;
     for (const record of records) {
       everyRecord?.(record);
       const recordBucket = bucketOf(record.key);
@@ -107,7 +106,7 @@ export class DigestIndex {
           hash.update(`${record.key}@${record.version[0]}.${record.version[1]}.${record.version[2]};`);
         }
       }
-      if (++seen % SCAN_SLICE === 0) await yieldToRequests();
+      await slices.step();
     }
     close();
   }

@@ -7,7 +7,6 @@
 //   - purges tombstones older than the grace period.
 // Passes run after every membership change and on an interval; hinted writes
 // are delivered on a shorter one.
-import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import {
   MAX_BUCKETS_PER_KEYS_REQUEST,
   ReplicaWriteResponse,
@@ -31,13 +30,13 @@ import { REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../protoco
 import { bucketRange, mismatchedBuckets } from './digest.js';
 import { DigestIndex } from './digest-index.js';
 import { compareVersions } from './version.js';
+import { Slices } from '../common/slices.js';
+import { RateLimit } from '../common/rate-limit.js';
 
 const isWriteResponse = checker(ReplicaWriteResponse);
 const isDigestResponse = checker(SyncDigestResponse);
 const isKeysResponse = checker(SyncKeysResponse);
 
-/** Records listed between two yields to other requests. */
-const LIST_SLICE = 1000;
 /** Every this many passes, one scans every record (to purge expired tombstones). */
 const FULL_SCAN_EVERY = 10;
 
@@ -45,7 +44,14 @@ export interface RepairOptions {
   intervalMs: number;
   hintIntervalMs: number;
   tombstoneGraceMs: number;
+  /** Most records in one transfer. */
   batchSize: number;
+  /**
+   * Records a second this node sends for repair (anti-entropy, hand-off and
+   * hints together), Infinity for no limit: a repair after a node loss moves a
+   * third of the data, and unpaced it crowds out the clients' requests.
+   */
+  ratePerSecond: number;
 }
 
 export interface RepairContext {
@@ -97,6 +103,7 @@ export class RepairService {
   private retryDelay = 0;
 
   private readonly index: DigestIndex;
+  private readonly rate: RateLimit;
   private passes = 0;
   private cleanPasses = 0;
 
@@ -105,6 +112,7 @@ export class RepairService {
     private readonly options: RepairOptions,
   ) {
     this.index = new DigestIndex(context.store, context.self, context.replicationFactor);
+    this.rate = new RateLimit(options.ratePerSecond, context.now ?? Date.now, context.timers ?? realTimers);
     context.store.watch((keys) => {
       for (const key of keys) this.index.touch(key);
     });
@@ -183,17 +191,16 @@ export class RepairService {
     return { entries: await this.sharedEntries(request.buckets, request.members, request.from) };
   }
 
-  /** Yields to other requests every slice: a large store must not block the node while it is listed. */
   private async sharedEntries(buckets: readonly number[], members: readonly NodeId[], peer: NodeId): Promise<KeyVersion[]> {
     const entries: KeyVersion[] = [];
-    let seen = 0;
+    const slices = new Slices();
     for (const bucket of buckets) {
       const { start, end } = bucketRange(bucket);
       for (const record of this.context.store.entries(start, end)) {
         if (shared(record.key, members, this.context.replicationFactor, peer, this.context.self)) {
           entries.push({ key: record.key, version: record.version });
         }
-        if (++seen % LIST_SLICE === 0) await yieldToRequests();
+        await slices.step();
       }
     }
     return entries;
@@ -241,12 +248,17 @@ export class RepairService {
     }
   }
 
-  /** Streams records to a node in throttled batches; the acknowledged keys come back. */
+  /** Streams records to a node in batches paced by the repair rate; the acknowledged keys come back. */
   private async push(peer: NodeId, keys: readonly string[]): Promise<Set<string>> {
     const acked = new Set<string>();
-    for (let start = 0; start < keys.length && !this.stopped; start += this.options.batchSize) {
+    // Smaller batches at low rates: one large batch is one long stall of the receiver's event loop.
+    const batchSize = Math.max(1, Math.min(this.options.batchSize, Math.ceil(this.options.ratePerSecond / 20)));
+    for (let start = 0; start < keys.length && !this.stopped; start += batchSize) {
+      const batch = keys.slice(start, start + batchSize);
+      // Read after the wait: the copies sent are the newest held when they go.
+      await this.rate.take(batch.length);
       const records: ReplicaRecord[] = [];
-      for (const key of keys.slice(start, start + this.options.batchSize)) {
+      for (const key of batch) {
         const record = this.context.store.record(key);
         if (record) records.push(record);
       }
@@ -260,7 +272,6 @@ export class RepairService {
       } finally {
         this.transfers -= records.length;
       }
-      await yieldToRequests();
     }
     return acked;
   }
@@ -268,20 +279,23 @@ export class RepairService {
   /** Gives copies to their owners; drops each only once every owner has it. */
   private async handOff(entries: readonly KeyVersion[], members: readonly NodeId[]): Promise<boolean> {
     const byOwner = new Map<NodeId, string[]>();
+    const needed = new Map<string, number>();
+    const slices = new Slices();
     for (const { key } of entries) {
-      for (const owner of owners(key, members, this.context.replicationFactor)) {
+      const keyOwners = owners(key, members, this.context.replicationFactor);
+      needed.set(key, keyOwners.length);
+      for (const owner of keyOwners) {
         let list = byOwner.get(owner);
         if (!list) byOwner.set(owner, (list = []));
         list.push(key);
       }
+      await slices.step();
     }
     const confirmations = new Map<string, number>();
     for (const [owner, list] of byOwner) {
       for (const key of await this.push(owner, list)) confirmations.set(key, (confirmations.get(key) ?? 0) + 1);
     }
-    const done = entries.filter(
-      ({ key }) => confirmations.get(key) === owners(key, members, this.context.replicationFactor).length,
-    );
+    const done = entries.filter(({ key }) => confirmations.get(key) === needed.get(key));
     if (!this.context.keepHandedOffCopies?.()) {
       await this.context.store.removeIfUnchanged(done);
       this.totals.handedOffKeys += done.length;
@@ -334,7 +348,9 @@ export class RepairService {
       const alive = new Set(this.context.aliveNodes());
       const byOwner = new Map<NodeId, { owner: NodeId; key: string }[]>();
       const dropped: { owner: NodeId; key: string }[] = [];
+      const slices = new Slices();
       for (const hint of this.context.store.pendingHints()) {
+        await slices.step();
         if (!alive.has(hint.owner)) {
           // The owner was dropped: placement no longer counts on it, and
           // the repair passes bring the copies to the new owners.

@@ -52,7 +52,8 @@ export interface PeerTransport {
 export class PeerClient implements PeerTransport {
   private readonly pools = new Map<NodeId, Pool>();
   /**
-   * Peers whose last request got no answer (timeout, refused), until when.
+   * Peers whose last request got no answer (timeout, refused) while they
+   * answered nothing else either, until when.
    * Requests to them fail at once meanwhile, and the ones already queued are
    * failed with their pool: a frozen peer would otherwise hold every
    * connection for a whole timeout per request, and the writes queued behind
@@ -61,6 +62,8 @@ export class PeerClient implements PeerTransport {
   private readonly silentUntil = new Map<NodeId, number>();
   /** When each peer that has not answered since first failed to (monotonic ms). */
   private readonly failingSince = new Map<NodeId, number>();
+  /** When each peer last answered a request or reached us (monotonic ms). */
+  private readonly lastAnswer = new Map<NodeId, number>();
 
   constructor(private readonly options: PeerClientOptions) {}
 
@@ -89,6 +92,7 @@ export class PeerClient implements PeerTransport {
 
   private async send<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
     const { timeoutMs } = this.options;
+    const started = performance.now();
     const deadline = AbortSignal.timeout(timeoutMs);
     const text = JSON.stringify(body);
     const auth = signRequest(this.options.secret, 'POST', path, text);
@@ -113,6 +117,12 @@ export class PeerClient implements PeerTransport {
       signature = response.headers[AUTH_HEADER];
       answerText = await response.body.text();
     } catch (error) {
+      const failure = deadline.aborted ? `did not answer within ${timeoutMs} ms` : describeConnectionFailure(error);
+      // A peer that answered other requests while this one waited is slow at
+      // this one (a digest comparison over a large store), not silent: failing
+      // the requests queued for it would turn one slow repair request into a
+      // burst of client errors.
+      if (deadline.aborted && (this.lastAnswer.get(peer) ?? -Infinity) > started) throw new PeerError(`${peer}${path}: ${failure}`, null);
       this.silentUntil.set(peer, performance.now() + timeoutMs);
       if (!this.failingSince.has(peer)) this.failingSince.set(peer, performance.now());
       // The requests queued behind this one would each wait out their own timeout: fail them now.
@@ -120,7 +130,6 @@ export class PeerClient implements PeerTransport {
         this.pools.delete(peer);
         void pool.destroy().catch(() => {});
       }
-      const failure = deadline.aborted ? `did not answer within ${timeoutMs} ms` : describeConnectionFailure(error);
       throw new PeerError(`${peer}${path}: ${failure}`, null);
     }
     this.answered(peer);
@@ -149,6 +158,7 @@ export class PeerClient implements PeerTransport {
   private answered(peer: NodeId): void {
     this.silentUntil.delete(peer);
     this.failingSince.delete(peer);
+    this.lastAnswer.set(peer, performance.now());
   }
 
   /** How long every request to `peer` has failed (ms); 0 when its last one was answered. */
@@ -162,6 +172,7 @@ export class PeerClient implements PeerTransport {
     const pool = this.pools.get(peer);
     this.pools.delete(peer);
     this.answered(peer);
+    this.lastAnswer.delete(peer);
     void pool?.destroy().catch(() => {});
   }
 

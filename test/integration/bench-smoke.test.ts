@@ -53,6 +53,7 @@ test('a tiny benchmark runs every phase against a local 3-node cluster and clean
       assert.ok(phase.latencyMs.p50 > 0, where);
       assert.ok(phase.latencyMs.p50 <= phase.latencyMs.p99, where);
       assert.ok(phase.latencyMs.p99 <= phase.latencyMs.max, where);
+      assert.ok(phase.loopDelayMaxMs !== null && phase.loopDelayMaxMs >= 0, `${where}: every node's event-loop delay is read`);
     }
     assert.equal(result.errors, 0);
     assert.ok(lines.some((line) => line.startsWith('Machine: ')), lines.join('\n'));
@@ -125,7 +126,7 @@ test('failed requests are counted per kind and reported', async () => {
   const phase = {
     phase: 'set', title: 'concurrent SET', target: 'warehouse', concurrency: 4, ops: loop.ok, errors: loop.errors,
     errorKinds: Object.fromEntries(loop.errorKinds), elapsedMs: loop.elapsedMs, opsPerSec: 1, latencyMs: null,
-    endedBy: loop.endedBy, documents: 0, cpu: { clientPercent: 0, clientMicrosPerOp: null, serverPercent: null, serverMicrosPerOp: null },
+    endedBy: loop.endedBy, loopDelayMaxMs: null, documents: 0, cpu: { clientPercent: 0, clientMicrosPerOp: null, serverPercent: null, serverMicrosPerOp: null },
   };
   const warning = errorLines([phase]).join('\n');
   assert.match(warning, /WARNING/);

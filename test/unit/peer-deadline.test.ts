@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PeerClient, PeerError } from '../../src/transport/peer-client.js';
-import { REPLICA_READ_PATH } from '../../src/protocol/paths.js';
+import { REPLICA_READ_PATH, SYNC_DIGEST_PATH } from '../../src/protocol/paths.js';
 import { ReplicaReadResponse, checker } from '../../src/protocol/schemas.js';
 
 const TIMEOUT_MS = 400;
@@ -88,4 +88,32 @@ describe('a peer request', () => {
       }
     });
   }
+
+  it('a peer that answers other requests while one is late is slow, not silent', async () => {
+    // The late request is a repair's digest comparison; the others, replica reads, are answered at once.
+    const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      request.resume();
+      if (request.url === REPLICA_READ_PATH) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"records":[]}');
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const peer = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The answers are not signed with the secret: a read that reaches the peer fails as unauthenticated, and that is an answer.
+    const read = () => client.post(peer, REPLICA_READ_PATH, { keys: [] }, isReadResponse).then(() => 'answered', (error: PeerError) => error.message);
+    try {
+      const late = client.post(peer, SYNC_DIGEST_PATH, {}, isReadResponse).then(() => 'answered', (error: PeerError) => error.message);
+      const reads = setInterval(() => void read(), TIMEOUT_MS / 8);
+      const lateFailure = await late;
+      clearInterval(reads);
+      assert.equal(lateFailure, `${peer}${SYNC_DIGEST_PATH}: did not answer within ${TIMEOUT_MS} ms`);
+      assert.match(await read(), /not signed with this cluster's secret/, 'the next request still reaches the peer');
+    } finally {
+      client.forget(peer);
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
