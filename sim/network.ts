@@ -1,8 +1,9 @@
 // The simulated network between the nodes of a run: every request and every
 // answer is a message with a seeded delay (so messages overtake each other),
-// may be dropped, and is cut by partitions; a request to a crashed node is
-// refused. A caller that hears nothing fails at its deadline, as PeerClient
-// does. Bodies cross as JSON text, so no node shares an object with another.
+// may be dropped, and is cut by partitions; a request to a node that is down
+// or not listening yet is refused. A caller that hears nothing fails at its
+// deadline, as PeerClient does. Bodies cross as JSON text, so no node shares
+// an object with another.
 // A node serves the replica endpoints and gossip, as its HTTP server does.
 import {
   Gossip,
@@ -77,7 +78,7 @@ export class SimNetwork {
     private readonly scheduler: Scheduler,
     private readonly rng: Rng,
     private readonly options: NetworkOptions,
-    /** The running process of a node, or null while it is down. */
+    /** The process of a node that listens, or null while it is down or still starting. */
     private readonly running: (node: NodeId) => Process | null,
   ) {}
 

@@ -1,7 +1,7 @@
 // One simulated run from one seed: a cluster of N nodes running the real
-// replication code, clients, and a nemesis that crashes and restarts nodes and
-// partitions the network; then every fault is healed, repair is given time,
-// and the invariants are checked. Every choice comes from the seed, and time
+// membership and replication code, clients, and a nemesis that crashes and
+// restarts nodes and partitions the network; then every fault is healed,
+// gossip and repair are given time, and the invariants are checked. Every choice comes from the seed, and time
 // is virtual, so a seed replays the same run (the fingerprint proves it).
 import { createHash } from 'node:crypto';
 import type { NodeId, ReplicaRecord } from '../src/protocol/schemas.js';
