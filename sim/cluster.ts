@@ -35,11 +35,6 @@ export interface ClusterOptions {
   /** Largest skew of a node's wall clock (its versions' clocks). */
   clockSkewMs: number;
   antiEntropyIntervalMs: number;
-  /**
-   * Chance that a node's disk stalls as it writes a new term, and the node
-   * crashes before the write is durable: a nemesis aimed at the MustSync rule.
-   */
-  termWriteCrashRate: number;
 }
 
 export interface NodeProcess extends Process {
@@ -93,6 +88,8 @@ export class SimCluster {
   readonly violations: string[] = [];
   private readonly repairs: RepairService[] = [];
   private faults = true;
+  /** Nodes to crash while they write their next new term. */
+  private readonly doomed = new Set<NodeId>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -150,9 +147,18 @@ export class SimCluster {
     this.network.heal();
   }
 
+  /**
+   * A crash aimed at the MustSync rule: once the node writes a new term, its
+   * disk stalls, and it crashes before that write is durable.
+   */
+  crashWhileWritingTerm(id: NodeId): void {
+    this.doomed.add(id);
+  }
+
   /** The end of the faults: the network heals, every node is restarted, and none crashes any more. */
   endFaults(): void {
     this.faults = false;
+    this.doomed.clear();
     this.heal();
     for (const node of this.nodes) this.restart(node.id);
   }
@@ -256,7 +262,7 @@ export class SimCluster {
       highestTerm: () => node.store.highestTerm(),
       putMeta: (key, value) => {
         const newTerm = key === MEMBERSHIP_KEY && (value as PersistedMembership).term > (node.store.getMeta<PersistedMembership>(key)?.term ?? 0);
-        if (this.faults && newTerm && this.rng() < this.options.termWriteCrashRate) {
+        if (newTerm && this.doomed.delete(node.id)) {
           // Long enough for heartbeats and client writes to come due meanwhile: none may carry the new term yet.
           const stallMs = uniform(this.rng, 0, 2 * this.options.heartbeatIntervalMs);
           node.stalledUntil = this.scheduler.elapsed() + stallMs;
