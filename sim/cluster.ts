@@ -1,14 +1,12 @@
-// N simulated nodes running the production replication code: each process is
-// a Coordinator, a ReplicaBatcher, a RepairService and the replica endpoints
-// over the node's MemoryStore, talking through the simulated network, on
-// virtual time. Membership is modelled, not run: a node sees as alive the
-// nodes it can reach, some (seeded) time after a change, as gossip would
-// tell it, and follows the gossip mode's rules: leadership is sticky, a
-// leaderless group elects the alive node that sorts first, in a term above
-// every term it hears. So each side of a partition has its own leader (split
-// brain), as in the real gossip mode.
-// Crashes lose what was not durable.
-import type { NodeId, ReplicaRecord, Version } from '../src/protocol/schemas.js';
+// N simulated nodes running the production code of a gossip-mode node: each
+// process is the MembershipDriver over the Membership machine, a Coordinator,
+// a ReplicaBatcher, a RepairService and the replica endpoints, over the
+// node's MemoryStore, talking through the simulated network, on virtual time.
+// A node keeps its membership record (term and contacts) on its simulated
+// disk beside its data, and a crash loses what was not durable: the driver's
+// rule that a term is on disk before gossip or a write carries it is what
+// keeps a node's term from going down across restarts, and is checked here.
+import type { NodeId, NodeInfo, ReplicaRecord, Version } from '../src/protocol/schemas.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/storage/memory-store.js';
 import { ReplicaBatcher } from '../src/replication/batcher.js';
 import { Coordinator } from '../src/replication/coordinator.js';
@@ -16,6 +14,8 @@ import { RepairService, type RepairTotals } from '../src/replication/repair.js';
 import { replicaEndpoints } from '../src/replication/endpoints.js';
 import { HybridClock, compareVersions } from '../src/replication/version.js';
 import { Fence } from '../src/coordination/fence.js';
+import { MEMBERSHIP_KEY, openGossipMembership, type MetaStore } from '../src/membership/gossip.js';
+import { gossipOver, type GossipTransport, type MembershipDriver, type PersistedMembership } from '../src/membership/driver.js';
 import { createLogger } from '../src/common/logger.js';
 import type { Timers } from '../src/common/timers.js';
 import { randomInt, uniform, type Rng } from '../src/common/random.js';
@@ -26,34 +26,42 @@ export interface ClusterOptions {
   nodes: number;
   replicationFactor: number;
   network: NetworkOptions;
-  /** Longest time a node takes to notice a change of who it can reach. */
-  detectionMs: number;
+  /** The nodes' --heartbeat-interval: how often they gossip (and, as a node does, deliver hints). */
+  heartbeatIntervalMs: number;
+  /** The nodes' --failure-timeout: silence after which a node drops a peer. */
+  failureTimeoutMs: number;
   /** Longest simulated fsync. */
   fsyncMs: number;
   /** Largest skew of a node's wall clock (its versions' clocks). */
   clockSkewMs: number;
   antiEntropyIntervalMs: number;
-  hintIntervalMs: number;
 }
 
 export interface NodeProcess extends Process {
+  membership: MembershipDriver;
   coordinator: Coordinator;
   repair: RepairService;
+  /** Set once its membership is open: until then, as before a node listens, requests to it are refused. */
+  listening: boolean;
 }
 
 export interface SimNode {
   readonly id: NodeId;
+  /** Its `joined` stamp is kept across restarts, as a node keeps it in its data dir. */
+  readonly info: NodeInfo;
   readonly store: MemoryStore;
   readonly skewMs: number;
+  /** The process from its start until it crashes. */
   process: NodeProcess | null;
-  /** Alive nodes as this node sees them. */
-  view: NodeId[];
-  /** The term this node knows (persisted: a restart keeps it). */
-  term: number;
-  /** The leader this node follows (itself when it leads). */
-  leader: NodeId | null;
+  /** The highest term this node has put out, in gossip or in a write: none of its processes may go below it. */
+  announcedTerm: number;
+  /** Its disk completes no fsync before this (ms since the run started). */
+  stalledUntil: number;
   crashes: number;
 }
+
+/** The id stamped in every node's data dir: they all belong to one cluster from the start. */
+const CLUSTER_ID = 'b7e1c1a0-5151-4c1d-9d4e-000000000013';
 
 const logger = createLogger('sim', 'silent');
 
@@ -78,8 +86,10 @@ export class SimCluster {
   readonly ids: NodeId[];
   /** Invariant violations noticed while the run goes on. */
   readonly violations: string[] = [];
-  private topology = 0;
   private readonly repairs: RepairService[] = [];
+  private faults = true;
+  /** Nodes to crash while they write their next new term. */
+  private readonly doomed = new Set<NodeId>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -87,22 +97,24 @@ export class SimCluster {
     readonly options: ClusterOptions,
   ) {
     this.ids = Array.from({ length: options.nodes }, (_, i) => `10.0.0.${i + 1}:7000`);
-    this.network = new SimNetwork(scheduler, rng, options.network, (node) => this.node(node).process);
+    this.network = new SimNetwork(scheduler, rng, options.network, (id) => this.listening(id));
     this.nodes = this.ids.map((id) => {
+      const skewMs = randomInt(rng, -options.clockSkewMs, options.clockSkewMs);
       const node: SimNode = {
         id,
+        info: { id, joined: scheduler.now() + skewMs },
         store: new CheckedStore({ now: () => scheduler.now(), durable: () => this.fsync(node) }, (entries) => this.checkRemoval(node, entries)),
-        skewMs: randomInt(rng, -options.clockSkewMs, options.clockSkewMs),
+        skewMs,
         process: null,
-        view: [...this.ids],
-        term: 0,
-        leader: null,
+        announcedTerm: 0,
+        stalledUntil: 0,
         crashes: 0,
       };
+      // A formed cluster restarting: every node remembers every other one as a contact.
+      void node.store.putMeta(MEMBERSHIP_KEY, { term: 0, peers: this.ids.filter((other) => other !== id) } satisfies PersistedMembership);
       return node;
     });
-    for (const node of this.nodes) this.start(node);
-    this.settleViews();
+    for (const node of this.nodes) void this.start(node);
   }
 
   node(id: NodeId): SimNode {
@@ -120,48 +132,98 @@ export class SimCluster {
     node.process = null;
     node.crashes++;
     node.store.crash(randomInt(this.rng, 0, node.store.volatileBatches()));
-    this.changed();
   }
 
   restart(id: NodeId): void {
     const node = this.node(id);
-    if (node.process) return;
-    this.start(node);
-    this.changed();
+    if (!node.process) void this.start(node);
   }
 
   partition(sides: NodeId[][]): void {
     this.network.partition(sides);
-    this.changed();
   }
 
   heal(): void {
     this.network.heal();
-    this.changed();
   }
 
-  /** The process a client that contacted `via` is sent to: the leader `via` follows, if `via` reaches it. */
+  /**
+   * A crash aimed at the MustSync rule: once the node writes a new term, its
+   * disk stalls, and it crashes before that write is durable.
+   */
+  crashWhileWritingTerm(id: NodeId): void {
+    this.doomed.add(id);
+  }
+
+  /** The end of the faults: the network heals, every node is restarted, and none crashes any more. */
+  endFaults(): void {
+    this.faults = false;
+    this.doomed.clear();
+    this.heal();
+    for (const node of this.nodes) this.restart(node.id);
+  }
+
+  /** A node's process once it listens. */
+  listening(id: NodeId): NodeProcess | null {
+    const process = this.node(id).process;
+    return process?.listening ? process : null;
+  }
+
+  /**
+   * The process a client that contacted `via` ends at: a node that does not
+   * lead redirects it to the leader it follows, as the HTTP server does, if
+   * the client (on `via`'s side of a partition) reaches that one.
+   */
   leaderFor(via: NodeId): NodeProcess | null {
-    const node = this.node(via);
-    if (!node.process || !node.leader) return null;
-    const leader = this.node(node.leader);
-    return leader === node || this.reaches(node, leader) ? leader.process : null;
+    let at = this.listening(via);
+    // A longer chain of redirects is a loop.
+    for (let hops = 0; at && hops < this.nodes.length; hops++) {
+      const { isLeader, leader } = at.membership.status();
+      if (isLeader) return at;
+      if (leader === null || !this.network.connected(via, leader)) return null;
+      at = this.listening(leader);
+    }
+    return null;
   }
 
-  private reaches(a: SimNode, b: SimNode): boolean {
-    return a.process !== null && b.process !== null && this.network.connected(a.id, b.id);
-  }
-
-  private start(node: SimNode): void {
-    const process = { node: node.id, alive: true } as NodeProcess;
+  /** Starts a process as src/node/main.ts does: membership from what the disk remembers, then the replication services. */
+  private async start(node: SimNode): Promise<void> {
+    const process = { node: node.id, alive: true, listening: false } as NodeProcess;
+    // Its disk writes (the membership record first) are this process's from now on.
+    node.process = process;
     const timers = this.timersOf(process);
     const peers = this.network.transport(process);
-    const aliveNodes = () => node.view;
+    // A process that crashes while this awaits never gets further: its fsync never completes.
+    const membership = await openGossipMembership({
+      self: node.info,
+      join: null,
+      replicationFactor: this.options.replicationFactor,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      failureTimeoutMs: this.options.failureTimeoutMs,
+      requestTimeoutMs: this.options.network.timeoutMs,
+      store: this.membershipDisk(node),
+      gossip: this.announcing(node, gossipOver(peers)),
+      clock: { now: () => this.scheduler.elapsed(), wall: () => this.scheduler.now() + node.skewMs },
+      timers,
+      logger,
+      repairStatus: () => process.repair.status(),
+      clusterId: CLUSTER_ID,
+    });
+    this.checkTerm(node, membership);
+    process.membership = membership;
+    process.gossip = {
+      receiveGossip: async (gossip) => {
+        const reply = await membership.receiveGossip(gossip);
+        this.announced(node, reply.answer.term);
+        return reply;
+      },
+    };
+    const aliveNodes = () => membership.aliveIds();
     process.repair = new RepairService(
       { self: node.id, replicationFactor: this.options.replicationFactor, aliveNodes, store: node.store, peers, logger, now: () => this.scheduler.now(), timers },
       {
         intervalMs: this.options.antiEntropyIntervalMs,
-        hintIntervalMs: this.options.hintIntervalMs,
+        hintIntervalMs: this.options.heartbeatIntervalMs,
         // Tombstones stay for the whole run: outages here are far shorter than any grace period.
         tombstoneGraceMs: 365 * 24 * 3_600_000,
         batchSize: 50,
@@ -171,7 +233,7 @@ export class SimCluster {
     );
     this.repairs.push(process.repair);
     process.coordinator = new Coordinator(
-      { self: node.id, replicationFactor: this.options.replicationFactor, term: () => Promise.resolve(node.term), aliveNodes },
+      { self: node.id, replicationFactor: this.options.replicationFactor, term: () => this.durableTerm(node, membership), aliveNodes },
       node.store,
       new ReplicaBatcher(peers),
       logger,
@@ -183,19 +245,74 @@ export class SimCluster {
       store: node.store,
       fence: new Fence(node.store),
       repair: process.repair,
-      limits: () => ({ maxValueBytes: 1024 * 1024, term: node.term, now: this.scheduler.now() + node.skewMs }),
+      limits: () => ({ maxValueBytes: 1024 * 1024, term: membership.status().term, now: this.scheduler.now() + node.skewMs }),
     });
-    node.view = this.nodes.filter((other) => other === node || this.reaches(node, other)).map((other) => other.id);
-    // A restarted node knows no leader until gossip names one.
-    node.leader = null;
-    node.process = process;
+    membership.on('event', (event) => {
+      this.checkTerm(node, membership);
+      // As in a node: who is alive changed, so copies may have to move.
+      if (event.type === 'node-up' || event.type === 'node-down') process.repair.trigger();
+    });
+    process.listening = true;
+    await membership.start();
     process.repair.start();
+  }
+
+  /** The node's disk as its membership sees it: writing a new term may stall, and be the last thing the node does. */
+  private membershipDisk(node: SimNode): MetaStore {
+    return {
+      getMeta: <T>(key: string) => node.store.getMeta<T>(key),
+      highestTerm: () => node.store.highestTerm(),
+      putMeta: (key, value) => {
+        const newTerm = key === MEMBERSHIP_KEY && (value as PersistedMembership).term > (node.store.getMeta<PersistedMembership>(key)?.term ?? 0);
+        if (newTerm && this.doomed.delete(node.id)) {
+          // Long enough for heartbeats and client writes to come due meanwhile: none may carry the new term yet.
+          const stallMs = uniform(this.rng, 0, 2 * this.options.heartbeatIntervalMs);
+          node.stalledUntil = this.scheduler.elapsed() + stallMs;
+          const process = node.process;
+          this.scheduler.after(uniform(this.rng, 0, stallMs), () => {
+            if (this.faults && node.process === process) this.crash(node.id);
+          });
+        }
+        return node.store.putMeta(key, value);
+      },
+    };
+  }
+
+  /** The gossip a node sends, its terms noted as put out. */
+  private announcing(node: SimNode, transport: GossipTransport): GossipTransport {
+    return {
+      exchange: (peer, gossip) => {
+        this.announced(node, gossip.term);
+        return transport.exchange(peer, gossip);
+      },
+      heard: (peer) => transport.heard(peer),
+    };
+  }
+
+  /** The term a write takes, noted as put out. */
+  private async durableTerm(node: SimNode, membership: MembershipDriver): Promise<number> {
+    const term = await membership.durableTerm();
+    this.announced(node, term);
+    return term;
+  }
+
+  private announced(node: SimNode, term: number): void {
+    node.announcedTerm = Math.max(node.announcedTerm, term);
+  }
+
+  /** A node's term never goes down: not while it runs, nor across a crash, below one it has put out. */
+  private checkTerm(node: SimNode, membership: MembershipDriver): void {
+    const { term } = membership.status();
+    if (term < node.announcedTerm) this.violations.push(`${node.id}'s term is ${term}, below the term ${node.announcedTerm} it put out before`);
   }
 
   /** The scheduler, for one process: nothing fires once it is dead. */
   private timersOf(process: Process): Timers {
     return {
-      every: (ms, fn) => this.scheduler.every(ms, () => process.alive && fn()),
+      every: (ms, fn) => {
+        const stop = this.scheduler.every(ms, () => (process.alive ? fn() : stop()));
+        return stop;
+      },
       after: (ms, fn) => this.scheduler.after(ms, () => process.alive && fn()),
     };
   }
@@ -203,59 +320,12 @@ export class SimCluster {
   /** A process's fsync: resolves after a while, or never if the process dies first. */
   private fsync(node: SimNode): Promise<void> {
     const process = node.process;
+    const delay = Math.max(uniform(this.rng, 0, this.options.fsyncMs), node.stalledUntil - this.scheduler.elapsed());
     return new Promise((resolve) =>
-      this.scheduler.after(uniform(this.rng, 0, this.options.fsyncMs), () => {
+      this.scheduler.after(delay, () => {
         if (process === null || process.alive) resolve();
       }),
     );
-  }
-
-  /** Who can reach whom changed: every node notices in its own time. */
-  private changed(): void {
-    const topology = ++this.topology;
-    for (const node of this.nodes) {
-      this.scheduler.after(uniform(this.rng, 0, this.options.detectionMs), () => {
-        if (topology === this.topology) this.notice(node);
-      });
-    }
-  }
-
-  /**
-   * What gossip tells `node` once it has noticed a change: who is alive, and
-   * who leads in which term. Leadership is sticky: a node follows a leader it
-   * reaches that claims to lead (the one that sorts first if a healed
-   * partition shows two); only without one does it elect the alive node that
-   * sorts first. A leader goes above every term it hears; the others take its
-   * term once it has claimed it.
-   */
-  private notice(node: SimNode): void {
-    if (!node.process) return;
-    const members = this.nodes.filter((other) => other === node || this.reaches(node, other));
-    const view = members.map((other) => other.id);
-    const leader = members.find((member) => member.leader === member.id) ?? members[0]!;
-    const highest = Math.max(...members.map((member) => member.term));
-    if (leader === node) {
-      if (node.leader !== node.id || highest > node.term) {
-        node.leader = node.id;
-        this.raiseTerm(node, highest + 1);
-        // Its claim reaches the others with its next gossip.
-        for (const member of members) {
-          if (member !== node) this.scheduler.after(uniform(this.rng, 0, this.options.detectionMs / 4), () => this.notice(member));
-        }
-      }
-    } else {
-      node.leader = leader.id;
-      // A claim below the term this node knows is not adopted: the leader goes above it once it hears of it.
-      if (leader.leader === leader.id) this.raiseTerm(node, leader.term);
-    }
-    if (view.join() === node.view.join()) return;
-    node.view = view;
-    node.process.repair.trigger();
-  }
-
-  /** Terms only go up, as the membership machine's (its own simulator checks that). */
-  private raiseTerm(node: SimNode, term: number): void {
-    node.term = Math.max(node.term, term);
   }
 
   /** What repair did, summed over every process of the run. */
@@ -263,13 +333,6 @@ export class SimCluster {
     const sum: RepairTotals = { rounds: 0, antiEntropyKeys: 0, handedOffKeys: 0, hintsDelivered: 0 };
     for (const { totals } of this.repairs) for (const name of Object.keys(sum) as (keyof RepairTotals)[]) sum[name] += totals[name];
     return sum;
-  }
-
-  /** Every node sees who it reaches and follows its leader, as once gossip has spread. */
-  settleViews(): void {
-    this.topology++;
-    for (const node of this.nodes) this.notice(node);
-    for (const node of this.nodes) this.notice(node);
   }
 
   /**

@@ -24,7 +24,7 @@ function describe(result: RunResult): string {
 
 async function main(): Promise<number> {
   const program = new Command('warehouse-sim')
-    .description('Deterministic simulation of the replication layer: N nodes running the real coordinator, batcher and repair on virtual time, with crashes and partitions')
+    .description('Deterministic simulation of a gossip-mode cluster: N nodes running the real membership driver, coordinator, batcher and repair on virtual time, with crashes and partitions')
     .option('--seeds <count>', 'how many seeds to run', wholeNumber(1), 100)
     .option('--from <seed>', 'the first seed', wholeNumber(0), 1)
     .option('--seed <seed>', 'run this one seed and describe it', wholeNumber(0))

@@ -1,9 +1,12 @@
 // The simulated network between the nodes of a run: every request and every
 // answer is a message with a seeded delay (so messages overtake each other),
-// may be dropped, and is cut by partitions; a request to a crashed node is
-// refused. A caller that hears nothing fails at its deadline, as PeerClient
-// does. Bodies cross as JSON text, so no node shares an object with another.
+// may be dropped, and is cut by partitions; a request to a node that is down
+// or not listening yet is refused. A caller that hears nothing fails at its
+// deadline, as PeerClient does. Bodies cross as JSON text, so no node shares
+// an object with another.
+// A node serves the replica endpoints and gossip, as its HTTP server does.
 import {
+  Gossip,
   ReplicaReadRequest,
   ReplicaWriteRequest,
   SyncDigestRequest,
@@ -12,8 +15,9 @@ import {
   type NodeId,
 } from '../src/protocol/schemas.js';
 import { PeerError, type PeerTransport } from '../src/transport/peer-client.js';
-import { REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../src/protocol/paths.js';
+import { GOSSIP_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../src/protocol/paths.js';
 import type { ReplicaEndpoints } from '../src/replication/endpoints.js';
+import { replyToGossip, type MembershipSource } from '../src/membership/source.js';
 import { uniform, type Rng } from '../src/common/random.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -31,18 +35,29 @@ export interface Process {
   readonly node: NodeId;
   alive: boolean;
   endpoints: ReplicaEndpoints;
+  /** What its gossip route serves. */
+  gossip: Pick<MembershipSource, 'receiveGossip'>;
 }
 
+/** An error answer: its status, and its body when it has one. */
+type Refusal = Error & { statusCode?: number; body?: unknown };
+
 const isBody: Record<string, (value: unknown) => boolean> = {
+  [GOSSIP_PATH]: checker(Gossip),
   [REPLICA_WRITE_PATH]: checker(ReplicaWriteRequest),
   [REPLICA_READ_PATH]: checker(ReplicaReadRequest),
   [SYNC_DIGEST_PATH]: checker(SyncDigestRequest),
   [SYNC_KEYS_PATH]: checker(SyncKeysRequest),
 };
 
-async function serve(endpoints: ReplicaEndpoints, path: string, body: unknown): Promise<unknown> {
+async function serve({ endpoints, gossip }: Process, path: string, body: unknown): Promise<unknown> {
   if (!isBody[path]?.(body)) throw Object.assign(new Error(`bad request to ${path}`), { statusCode: 400 });
   switch (path) {
+    case GOSSIP_PATH: {
+      const reply = await replyToGossip(gossip, body as Gossip);
+      if (reply.status === 200) return reply.body;
+      throw Object.assign(new Error(reply.body.error), { statusCode: reply.status, body: reply.body }) satisfies Refusal;
+    }
     case REPLICA_WRITE_PATH:
       return endpoints.replicas.write(body as ReplicaWriteRequest);
     case REPLICA_READ_PATH:
@@ -63,7 +78,7 @@ export class SimNetwork {
     private readonly scheduler: Scheduler,
     private readonly rng: Rng,
     private readonly options: NetworkOptions,
-    /** The running process of a node, or null while it is down. */
+    /** The process of a node that listens, or null while it is down or still starting. */
     private readonly running: (node: NodeId) => Process | null,
   ) {}
 
@@ -101,7 +116,7 @@ export class SimNetwork {
         cancelDeadline();
         answer();
       };
-      const fail = (why: string, status: number | null = null) => finish(() => reject(new PeerError(`${peer}${path}: ${why}`, status)));
+      const fail = (why: string, status: number | null = null, answer?: unknown) => finish(() => reject(new PeerError(`${peer}${path}: ${why}`, status, answer)));
       const cancelDeadline = this.scheduler.after(this.options.timeoutMs, () => fail(`no answer within ${this.options.timeoutMs} ms`));
       const request = JSON.stringify(body);
       if (!this.send(caller.node, peer)) return;
@@ -118,7 +133,7 @@ export class SimNetwork {
             if (this.connected(caller.node, peer)) deliver();
           });
         };
-        serve(target.endpoints, path, JSON.parse(request)).then(
+        serve(target, path, JSON.parse(request)).then(
           (answer) => {
             const text = JSON.stringify(answer);
             reply(() => {
@@ -127,7 +142,10 @@ export class SimNetwork {
               else fail('malformed answer', 200);
             });
           },
-          (error: Error & { statusCode?: number }) => reply(() => fail(error.message, error.statusCode ?? 500)),
+          (error: Refusal) => {
+            const text = JSON.stringify(error.body ?? null);
+            reply(() => fail(error.message, error.statusCode ?? 500, JSON.parse(text)));
+          },
         );
       });
     });

@@ -1,8 +1,8 @@
 // Simulated clients: each one sends SET, DELETE and GET requests (some
 // conditional, every write with an idempotency key) to the Coordinator of the
-// leader its node follows (in a partition, its side's leader), retries a write
-// that failed or timed out with the same key as the real client does, and
-// records every request in the history.
+// leader its node redirects it to (in a partition, its side's leader), retries
+// a write that failed or timed out with the same key as the real client does,
+// and records every request in the history.
 import type { NodeId, Version, WriteResultKind } from '../src/protocol/schemas.js';
 import type { Condition } from '../src/replication/decide.js';
 import type { WriteOutcome } from '../src/replication/coordinator.js';

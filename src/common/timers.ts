@@ -1,4 +1,5 @@
-// Timers as a dependency: a node uses Node's, the simulator its virtual clock.
+// Timers and clocks as dependencies: a node uses Node's, the simulator its virtual clock.
+import { performance } from 'node:perf_hooks';
 
 export interface Timers {
   /** Calls `fn` every `ms`; the function returned stops it. */
@@ -16,4 +17,16 @@ export const realTimers: Timers = {
     const timer = setTimeout(fn, ms);
     return () => clearTimeout(timer);
   },
+};
+
+export interface Clock {
+  /** Monotonic milliseconds: durations and timeouts, immune to the wall clock being set. */
+  now(): number;
+  /** Wall-clock milliseconds since the epoch: what people read. */
+  wall(): number;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wall: () => Date.now(),
 };

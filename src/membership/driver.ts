@@ -1,10 +1,12 @@
-// The edge of the membership machine: a timer feeds it the clock, HTTP carries
-// its gossip, and its events are logged, persisted and handed to listeners.
-import { performance } from 'node:perf_hooks';
+// The edge of the membership machine: a timer feeds it the clock, a transport
+// carries its gossip, and its events are logged, persisted and handed to
+// listeners. Those side effects come in through small interfaces: a node
+// wires real timers and HTTP, the replication simulator virtual ones.
 import { EventEmitter } from 'node:events';
 import { Gossip, GossipRejection, checker, type NodeId, type NodeInfo, type RepairStatus } from '../protocol/schemas.js';
-import { PeerError, type PeerClient } from '../transport/peer-client.js';
+import { PeerError, type PeerTransport } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
+import type { Clock, Timers } from '../common/timers.js';
 import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
 import type { LeaderStatus, MembershipSource } from './source.js';
 import { GOSSIP_PATH } from '../protocol/paths.js';
@@ -18,8 +20,25 @@ export interface PersistedMembership {
   peers: NodeId[];
 }
 
+/** How gossip reaches a peer. */
+export interface GossipTransport {
+  /** Sends our gossip to `peer`: its answer, or a PeerError (status 409 with a GossipRejection body: it refused us). */
+  exchange(peer: NodeId, gossip: Gossip): Promise<Gossip>;
+  /** A peer's gossip reached us: it is up, whatever our last request to it met. */
+  heard(peer: NodeId): void;
+}
+
+/** Gossip as a node-to-node request: over PeerClient, or the simulator's network. */
+export function gossipOver(peers: PeerTransport, heard: (peer: NodeId) => void = () => {}): GossipTransport {
+  // A probe: the failure detector must keep asking a peer that just failed to answer, or it would never hear it wake.
+  return { exchange: (peer, gossip) => peers.post(peer, GOSSIP_PATH, gossip, isGossip, { probe: true }), heard };
+}
+
 export interface MembershipDriverOptions {
   tickMs: number;
+  /** The machine's time is `clock.now()`, monotonic. */
+  clock: Clock;
+  timers: Timers;
   logger: Logger;
   persist: (state: PersistedMembership) => Promise<void>;
   /** The term already on disk when the driver starts. */
@@ -42,13 +61,13 @@ export function logMembershipEvent(logger: Logger, event: MembershipEvent): void
  */
 export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> implements MembershipSource {
   readonly mode = 'gossip' as const;
-  private timer: NodeJS.Timeout | undefined;
+  private stopTicking: (() => void) | undefined;
   private persistedTerm: number;
   private persisting: Promise<void> = Promise.resolve();
 
   constructor(
     readonly machine: Membership,
-    private readonly peers: PeerClient,
+    private readonly transport: GossipTransport,
     private readonly options: MembershipDriverOptions,
   ) {
     super();
@@ -77,12 +96,12 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   start(): Promise<void> {
     this.step();
-    this.timer = setInterval(() => this.step(), this.options.tickMs);
+    this.stopTicking = this.options.timers.every(this.options.tickMs, () => this.step());
     return Promise.resolve();
   }
 
   stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopTicking?.();
     return Promise.resolve();
   }
 
@@ -100,7 +119,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   /** With wall-clock times: the machine runs on the monotonic clock, people read the wall one. */
   peerView(): readonly PeerView[] {
-    const offset = Date.now() - performance.now();
+    const offset = this.options.clock.wall() - this.options.clock.now();
     return this.machine.peerView().map((peer) => (peer.lastHeard === null ? peer : { ...peer, lastHeard: peer.lastHeard + offset }));
   }
 
@@ -114,8 +133,8 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   /** Gossip that arrived on our HTTP port; answered with our own view, its term on disk first. */
   async receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }> {
-    this.peers.heard(gossip.from.id);
-    const result = this.machine.receive(performance.now(), gossip, false);
+    this.transport.heard(gossip.from.id);
+    const result = this.machine.receive(this.options.clock.now(), gossip, false);
     this.flush();
     const answer = this.withRepair(this.machine.gossip());
     if (answer.term > this.persistedTerm) await this.persist();
@@ -127,7 +146,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
   }
 
   private step(): void {
-    this.machine.tick(performance.now());
+    this.machine.tick(this.options.clock.now());
     this.flush();
   }
 
@@ -150,14 +169,14 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
 
   private send(messages: readonly Outgoing[]): void {
     for (const { to, gossip } of messages) {
-      this.peers.post(to, GOSSIP_PATH, this.withRepair(gossip), isGossip, { probe: true }).then(
+      this.transport.exchange(to, this.withRepair(gossip)).then(
         (answer) => {
           // Only the node at an address speaks for it: an answer naming another id proves nothing.
           if (answer.from.id !== to) {
             this.options.logger.warn({ peer: to, claims: answer.from.id }, 'a peer answered under another id');
             return;
           }
-          this.machine.receive(performance.now(), answer);
+          this.machine.receive(this.options.clock.now(), answer);
           this.flush();
         },
         (error: Error) => {

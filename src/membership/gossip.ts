@@ -1,11 +1,11 @@
 // The gossip mode's start: the peers this node remembers or learns from its
 // join target, then the membership machine and its driver.
-import { performance } from 'node:perf_hooks';
-import type { NodeInfo, RepairStatus } from '../protocol/schemas.js';
+import type { NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
 import type { Logger } from '../common/logger.js';
+import type { Clock, Timers } from '../common/timers.js';
 import type { PeerClient } from '../transport/peer-client.js';
 import { Membership } from './machine.js';
-import { MembershipDriver, type PersistedMembership } from './driver.js';
+import { MembershipDriver, type GossipTransport, type PersistedMembership } from './driver.js';
 import { discoverCluster, type ClusterView } from './join.js';
 
 export const MEMBERSHIP_KEY = 'membership';
@@ -20,13 +20,16 @@ export interface MetaStore {
 
 export interface GossipMembershipOptions {
   self: NodeInfo;
-  join: string | null;
+  /** The member to learn the cluster from, and the client to ask it with; null to start from what the store remembers. */
+  join: { target: NodeId; peers: PeerClient } | null;
   replicationFactor: number;
   heartbeatIntervalMs: number;
   failureTimeoutMs: number;
   requestTimeoutMs: number;
   store: MetaStore;
-  peers: PeerClient;
+  gossip: GossipTransport;
+  clock: Clock;
+  timers: Timers;
   logger: Logger;
   repairStatus: () => RepairStatus;
   /** The cluster this data dir belongs to; null until it joins one. */
@@ -39,7 +42,7 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
   const remembered = store.getMeta<PersistedMembership>(MEMBERSHIP_KEY);
   let view: ClusterView = { leader: null, term: remembered?.term ?? 0, peers: remembered?.peers ?? [] };
   if (options.join) {
-    view = await discoverCluster({ target: options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500, peers: options.peers });
+    view = await discoverCluster({ ...options.join, replicationFactor: options.replicationFactor, attempts: JOIN_ATTEMPTS, retryDelayMs: 500 });
   }
   // Records may carry a term the membership record never saw persisted (an
   // older release, a crash between the two): never lead below them.
@@ -55,10 +58,12 @@ export async function openGossipMembership(options: GossipMembershipOptions): Pr
       failureTimeoutMs: options.failureTimeoutMs,
       clusterId: options.clusterId,
     },
-    { now: performance.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
+    { now: options.clock.now(), term: view.term, leader: view.leader, peers: view.peers.filter((id) => id !== self.id) },
   );
-  return new MembershipDriver(machine, options.peers, {
+  return new MembershipDriver(machine, options.gossip, {
     tickMs: Math.min(100, Math.ceil(options.heartbeatIntervalMs / 2)),
+    clock: options.clock,
+    timers: options.timers,
     logger: options.logger,
     persist: (state) => store.putMeta(MEMBERSHIP_KEY, state),
     persistedTerm: view.term,

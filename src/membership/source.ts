@@ -2,7 +2,7 @@
 // agrees on it: gossip between the nodes (the default) or etcd (the
 // consistent mode). src/node/main.ts picks one; nothing else knows which.
 import type { EventEmitter } from 'node:events';
-import type { CoordinatorStatus, Gossip, MembershipMode, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
+import type { CoordinatorStatus, Gossip, GossipRejection, MembershipMode, NodeId, NodeInfo, RepairStatus } from '../protocol/schemas.js';
 import type { MembershipEvent, PeerView, ReceiveResult } from './machine.js';
 
 export interface LeaderStatus {
@@ -32,4 +32,16 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   receiveGossip(gossip: Gossip): Promise<{ result: ReceiveResult; answer: Gossip }>;
   /** The etcd endpoints' state; undefined in gossip mode. */
   coordinatorStatus(): CoordinatorStatus | undefined;
+}
+
+export type GossipReply = { status: 200; body: Gossip } | { status: 409; body: GossipRejection };
+
+/**
+ * What the gossip route answers, over HTTP or the simulator's network: our
+ * own view, or a refusal saying why and how many nodes we count alive (the
+ * sender stops only if it is the smaller side).
+ */
+export async function replyToGossip(source: Pick<MembershipSource, 'receiveGossip'>, gossip: Gossip): Promise<GossipReply> {
+  const { result, answer } = await source.receiveGossip(gossip);
+  return result.accepted ? { status: 200, body: answer } : { status: 409, body: { error: result.reason, alive: answer.nodes.length } };
 }

@@ -7,6 +7,8 @@ import { createLogger } from '../common/logger.js';
 import { formatDuration } from '../common/duration.js';
 import { ReplicaStore } from '../storage/store.js';
 import { MEMBERSHIP_KEY, openGossipMembership } from '../membership/gossip.js';
+import { gossipOver } from '../membership/driver.js';
+import { realClock, realTimers } from '../common/timers.js';
 import { CLUSTER_KEY, stampMismatch, type ClusterStamp } from '../membership/identity.js';
 import type { MembershipSource } from '../membership/source.js';
 import { PeerClient } from '../transport/peer-client.js';
@@ -127,7 +129,15 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       const etcd = await EtcdMembership.open({ ...membershipOptions, endpoints: config.coordinator.endpoints, clusterName: config.coordinator.clusterName });
       membership = placementStore = etcd;
     } else {
-      membership = await openGossipMembership({ ...membershipOptions, join: config.join, store, peers, clusterId: stamp?.id ?? null });
+      membership = await openGossipMembership({
+        ...membershipOptions,
+        join: config.join ? { target: config.join, peers } : null,
+        store,
+        gossip: gossipOver(peers, (peer) => peers.heard(peer)),
+        clock: realClock,
+        timers: realTimers,
+        clusterId: stamp?.id ?? null,
+      });
     }
   } catch (error) {
     await peers.close();

@@ -25,6 +25,7 @@ import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { VALUE_ERROR, isJson, tooLargeError } from '../common/values.js';
 import type { Logger } from '../common/logger.js';
 import type { ReceiveResult } from '../membership/machine.js';
+import { replyToGossip } from '../membership/source.js';
 import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coordinator.js';
 import { UnavailableError } from '../common/errors.js';
 import type { ReplicaEndpoints } from '../replication/endpoints.js';
@@ -197,12 +198,12 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     guardInternalRoutes(plugin, options.clusterSecret);
     const internal = plugin.withTypeProvider<TypeBoxTypeProvider>();
     internal.post(GOSSIP_PATH, { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
-      const { result, answer } = await services.receiveGossip(request.body);
-      if (!result.accepted) {
-        void reply.code(409).send({ error: result.reason, alive: answer.nodes.length });
+      const answer = await replyToGossip(services, request.body);
+      if (answer.status === 409) {
+        void reply.code(409).send(answer.body);
         return;
       }
-      return answer;
+      return answer.body;
     });
 
     internal.post(INTERNAL_HEARTBEAT_PATH, { schema: { body: EmptyRequest, response: { 200: Heartbeat } } }, () => services.heartbeat());

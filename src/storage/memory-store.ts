@@ -28,6 +28,7 @@ export class MemoryStore implements ReplicaStorage {
   private readonly hints = new Set<string>();
   private readonly requests = new Map<string, IndexedRequest>();
   private readonly meta = new Map<string, unknown>();
+  private maxTerm = 0;
   private watchers: ((keys: readonly string[]) => void)[] = [];
   /** Undo steps of each batch not yet durable, oldest batch first. */
   private volatile: (() => void)[][] = [];
@@ -56,6 +57,7 @@ export class MemoryStore implements ReplicaStorage {
       const decision = applyRecord(this.records.get(record.key)?.version, record.version);
       if (decision.store) {
         this.setRecord(undo, record.key, record);
+        if (record.version[0] > this.maxTerm) this.raiseMaxTerm(undo, record.version[0]);
         if (record.request) this.setRequest(undo, record.request.id, { key: record.key, version: record.version, result: record.request.result, at: this.options.now() });
       }
       const owner = hintFor?.[i];
@@ -128,6 +130,11 @@ export class MemoryStore implements ReplicaStorage {
     await this.commit(undo);
   }
 
+  /** The highest term of any record ever stored, as the LMDB store keeps it: removals do not lower it. */
+  highestTerm(): number {
+    return this.maxTerm;
+  }
+
   /** Every record held, in key order. */
   all(): ReplicaRecord[] {
     return [...this.entries()];
@@ -172,6 +179,12 @@ export class MemoryStore implements ReplicaStorage {
     const before = this.requests.get(id);
     this.requests.set(id, entry);
     undo.push(() => (before ? this.requests.set(id, before) : this.requests.delete(id)));
+  }
+
+  private raiseMaxTerm(undo: (() => void)[], term: number): void {
+    const before = this.maxTerm;
+    this.maxTerm = term;
+    undo.push(() => (this.maxTerm = before));
   }
 
   private addHint(undo: (() => void)[], id: string): void {

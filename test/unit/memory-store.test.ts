@@ -34,6 +34,7 @@ describe('MemoryStore', () => {
       }
       assert.deepEqual([...memory.entries()], [...lmdb.entries()]);
       assert.deepEqual([...memory.pendingHints()], [...lmdb.pendingHints()]);
+      assert.equal(memory.highestTerm(), lmdb.highestTerm());
       for (const record of memory.entries()) if (record.request) assert.deepEqual(memory.knownRequest(record.request.id), lmdb.knownRequest(record.request.id));
     } finally {
       await lmdb.close();
@@ -55,5 +56,9 @@ describe('MemoryStore', () => {
     assert.equal(store.get(key1)?.value, '2');
     assert.equal(store.get(key2), undefined);
     assert.equal(store.hintCount(), 0);
+    void store.apply([{ key: key2, version: [4, 4, 'a:1'], value: '4' }]);
+    assert.equal(store.highestTerm(), 4);
+    store.crash(0);
+    assert.equal(store.highestTerm(), 1, 'the highest term goes back with the batch that raised it');
   });
 });

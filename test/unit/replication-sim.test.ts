@@ -1,7 +1,8 @@
 // The replication simulator (sim/): a few hundred seeded runs of N nodes
-// running the real coordinator, batcher and repair through crashes, restarts,
-// partitions, drops and reordering must keep every invariant, and a seed must
-// replay to the same run. A failure names the seed and its replay command.
+// running the real membership driver, coordinator, batcher and repair through
+// crashes, restarts, partitions, drops and reordering must keep every
+// invariant, and a seed must replay to the same run. A failure names the seed
+// and its replay command.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { replayCommand, runSeed } from '../../sim/run.js';

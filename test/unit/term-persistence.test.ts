@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Membership } from '../../src/membership/machine.js';
-import { MembershipDriver, type PersistedMembership } from '../../src/membership/driver.js';
+import { MembershipDriver, type GossipTransport, type PersistedMembership } from '../../src/membership/driver.js';
 import { CLUSTER_NAME, type Gossip } from '../../src/protocol/schemas.js';
-import type { PeerClient } from '../../src/transport/peer-client.js';
+import { realClock, realTimers } from '../../src/common/timers.js';
 import { createLogger } from '../../src/common/logger.js';
 
 const SELF = { id: '127.0.0.1:7001', joined: 1 };
@@ -26,16 +26,17 @@ function setup() {
   const log: string[] = [];
   const pending: (() => void)[] = [];
   const persisted: number[] = [];
-  const peers = {
-    post: (_to: string, _path: string, body: Gossip) => {
+  const transport: GossipTransport = {
+    exchange: (_to, body) => {
       log.push(`send term ${body.term}`);
       return new Promise(() => {});
     },
-    forget: () => {},
     heard: () => {},
-  } as unknown as PeerClient;
-  const driver = new MembershipDriver(machine, peers, {
+  };
+  const driver = new MembershipDriver(machine, transport, {
     tickMs: 10_000,
+    clock: realClock,
+    timers: realTimers,
     logger: createLogger('test', 'silent'),
     persistedTerm: 3,
     repairStatus: () => ({ underReplicated: 0, transfersInProgress: 0, hintsPending: 0, syncedFor: [], cleanPasses: 0 }),
