@@ -26,15 +26,9 @@ export const DEFAULT_LOCK_DIR = join(tmpdir(), 'warehouse13-ports');
 
 /** Lock files this process holds, removed when it exits however it ends short of a signal that kills it. */
 const held = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const lock of held) unlinkQuietly(lock);
-  });
-}
+process.on('exit', () => {
+  for (const lock of held) unlinkQuietly(lock);
+});
 
 function unlinkQuietly(path: string): void {
   try {
@@ -132,7 +126,6 @@ export class PortAllocator {
 
   private createLock(lock: string): boolean {
     if (!createLink(lock)) return false;
-    installExitHook();
     held.add(lock);
     return true;
   }

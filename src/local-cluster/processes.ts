@@ -9,20 +9,13 @@ import { join } from 'node:path';
 
 const children = new Set<ChildProcess>();
 const folders = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-  });
-}
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
 
 /** Kills `child` with SIGKILL if it still runs when this process exits, however the run ends. */
 export function killAtExit(child: ChildProcess): void {
-  installExitHook();
   children.add(child);
   child.once('exit', () => children.delete(child));
   child.once('error', () => children.delete(child));
@@ -30,7 +23,6 @@ export function killAtExit(child: ChildProcess): void {
 
 /** A fresh temporary folder, removed by removeFolder() or at the latest at process exit. */
 export function makeTempFolder(prefix: string, parent: string | null): string {
-  installExitHook();
   const folder = mkdtempSync(join(parent ?? tmpdir(), prefix));
   folders.add(folder);
   return folder;
