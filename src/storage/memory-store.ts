@@ -6,7 +6,7 @@
 import type { KnownRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
 import { REQUEST_INDEX_LIMITS } from './store.js';
-import { applyRecord, checkHintSlots, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
 
 interface IndexedRequest {
   key: string;
@@ -19,6 +19,7 @@ export interface MemoryStoreOptions {
   now: () => number;
   /** Resolves when what was applied so far is on (simulated) disk. */
   durable: () => Promise<void>;
+  maxHints?: number;
 }
 
 const HINT_SEPARATOR = '|';
@@ -50,8 +51,9 @@ export class MemoryStore implements ReplicaStorage {
     return { key: entry.key, version: entry.version, result: entry.result };
   }
 
-  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
-    checkHintSlots(records, hintFor);
+  async apply(records: readonly ReplicaRecord[], hintSlots?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    checkHintSlots(records, hintSlots);
+    const hintFor = hintsWithin(hintSlots, this.hintCount(), this.options.maxHints ?? MAX_PENDING_HINTS);
     const undo = this.begin();
     const results = records.map((record, i) => {
       const decision = applyRecord(this.records.get(record.key)?.version, record.version);

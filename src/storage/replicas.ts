@@ -39,6 +39,21 @@ export function checkHintSlots(records: readonly ReplicaRecord[], hintFor: reado
 }
 
 /**
+ * Pending hints a node keeps at most. Beyond it a stand-in still stores the
+ * copy but records no hint: the copy is then one the node holds for a key it
+ * does not own, and repair hands it to the owners once they are back, as it
+ * does after any membership change; hints only make that delivery sooner.
+ */
+export const MAX_PENDING_HINTS = 1_000_000;
+
+/** `hintFor` with the slots that would go past `limit` pending hints cleared (about: concurrent batches may overshoot by one batch). */
+export function hintsWithin(hintFor: readonly (string | null)[] | undefined, pending: number, limit: number): readonly (string | null)[] | undefined {
+  if (!hintFor) return hintFor;
+  let room = limit - pending;
+  return hintFor.map((owner) => (owner !== null && room-- > 0 ? owner : null));
+}
+
+/**
  * The one rule of a replica write: a record is stored only if it is newer
  * than the copy held, so replays and out-of-order deliveries are harmless; a
  * record refused as not newer tells the writer what beat it.

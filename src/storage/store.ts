@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
-import { applyRecord, checkHintSlots, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
 import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
@@ -28,6 +28,7 @@ export const REQUEST_INDEX_LIMITS = { maxEntries: 200_000, maxAgeMs: 60 * 60 * 1
 export interface StoreOptions {
   now?: () => number;
   requestIndex?: typeof REQUEST_INDEX_LIMITS;
+  maxHints?: number;
 }
 /** Expired entries dropped per write batch: pruning keeps pace without stalling a commit. */
 const PRUNE_PER_BATCH = 256;
@@ -76,6 +77,7 @@ export class ReplicaStore implements ReplicaStorage {
     private readonly requestAges: Database<null, string>,
     private readonly now: () => number,
     private readonly limits: typeof REQUEST_INDEX_LIMITS,
+    private readonly maxHints: number,
     private readonly unlock: () => void,
   ) {
     this.maxTerm = (meta.get(MAX_TERM_KEY) as number | undefined) ?? 0;
@@ -83,7 +85,7 @@ export class ReplicaStore implements ReplicaStorage {
   }
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
-  static open(dir: string, { now = Date.now, requestIndex = REQUEST_INDEX_LIMITS }: StoreOptions = {}): ReplicaStore {
+  static open(dir: string, { now = Date.now, requestIndex = REQUEST_INDEX_LIMITS, maxHints = MAX_PENDING_HINTS }: StoreOptions = {}): ReplicaStore {
     refusePseudoFileSystem(dir);
     try {
       mkdirSync(dir, { recursive: true });
@@ -104,6 +106,7 @@ export class ReplicaStore implements ReplicaStorage {
         root.openDB<null, string>({ name: 'request-ages' }),
         now,
         requestIndex,
+        maxHints,
         unlock,
       );
     } catch (error) {
@@ -160,8 +163,9 @@ export class ReplicaStore implements ReplicaStorage {
    * Returns, per record, whether it is now held here and the version held:
    * a record refused as not newer tells the writer what beat it.
    */
-  async apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]> {
-    checkHintSlots(records, hintFor);
+  async apply(records: readonly ReplicaRecord[], hintSlots?: readonly (string | null)[]): Promise<ApplyResult[]> {
+    checkHintSlots(records, hintSlots);
+    const hintFor = hintsWithin(hintSlots, this.hintCount(), this.maxHints);
     const now = this.now();
     const results = await this.records.transaction(() => {
       const applied = records.map((record, i): ApplyResult => {

@@ -61,4 +61,27 @@ describe('MemoryStore', () => {
     store.crash(0);
     assert.equal(store.highestTerm(), 1, 'the highest term goes back with the batch that raised it');
   });
+
+  it('both stores keep every copy but no hint beyond the bound', async () => {
+    const rng = mulberry32(21);
+    const lmdb = ReplicaStore.open(mkdtempSync(join(tmpdir(), 'wh13-hintbound-')), { maxHints: 3 });
+    const memory = new MemoryStore({ now: () => 1000, durable: () => Promise.resolve(), maxHints: 3 });
+    try {
+      for (const store of [lmdb, memory]) {
+        const records: ReplicaRecord[] = Array.from({ length: 5 }, (_, i) => ({ key: uuid4(rng), version: [1, i + 1, 'a:1'], value: '{}' }));
+        await store.apply(records.slice(0, 2), ['c:1', null]);
+        await store.apply(records.slice(2), ['c:1', 'c:1', 'c:1']);
+        assert.equal([...store.entries()].length, 5, 'every copy is stored');
+        assert.equal(store.hintCount(), 3);
+        assert.deepEqual(
+          [...store.pendingHints()].map((hint) => hint.key).sort(),
+          [records[0]!.key, records[2]!.key, records[3]!.key].sort(),
+          'the first hints up to the bound are kept',
+        );
+      }
+    } finally {
+      await lmdb.close();
+    }
+  });
 });
+
