@@ -223,7 +223,7 @@ export class SimCluster {
     };
     const aliveNodes = () => membership.aliveIds();
     process.repair = new RepairService(
-      { self: node.id, replicationFactor: this.options.replicationFactor, aliveNodes, store: node.store, peers, logger, now: () => this.scheduler.now(), timers },
+      { self: node.id, replicationFactor: this.options.replicationFactor, aliveNodes, store: node.store, peers, logger, clock: { now: () => this.scheduler.elapsed(), wall: () => this.scheduler.now() }, timers },
       {
         intervalMs: this.options.antiEntropyIntervalMs,
         hintIntervalMs: this.options.heartbeatIntervalMs,

@@ -24,7 +24,7 @@ import {
 import { owners } from '../placement/rendezvous.js';
 import type { ReplicaStorage } from '../storage/replicas.js';
 import type { PeerTransport } from '../transport/peer-client.js';
-import { realTimers, type Timers } from '../common/timers.js';
+import { realClock, realTimers, type Clock, type Timers } from '../common/timers.js';
 import type { Logger } from '../common/logger.js';
 import { REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH } from '../protocol/paths.js';
 import { bucketRange, mismatchedBuckets } from './digest.js';
@@ -61,7 +61,8 @@ export interface RepairContext {
   store: ReplicaStorage;
   peers: PeerTransport;
   logger: Logger;
-  now?: () => number;
+  /** The wall clock ages tombstones; the monotonic one paces and times the passes. */
+  clock?: Clock;
   timers?: Timers;
   /**
    * True while copies this node no longer owns must stay after they are handed
@@ -112,7 +113,8 @@ export class RepairService {
     private readonly options: RepairOptions,
   ) {
     this.index = new DigestIndex(context.store, context.self, context.replicationFactor);
-    this.rate = new RateLimit(options.ratePerSecond, context.now ?? Date.now, context.timers ?? realTimers);
+    const clock = context.clock ?? realClock;
+    this.rate = new RateLimit(options.ratePerSecond, () => clock.now(), context.timers ?? realTimers);
     context.store.watch((keys) => {
       for (const key of keys) this.index.touch(key);
     });
@@ -209,12 +211,12 @@ export class RepairService {
   private async pass(): Promise<void> {
     const { self, logger } = this.context;
     const members = [...this.context.aliveNodes()].sort();
-    const clock = this.context.now ?? Date.now;
-    const now = clock();
-    const started = clock();
+    const clock = this.context.clock ?? realClock;
+    const wall = clock.wall();
+    const started = clock.now();
     const expired: KeyVersion[] = [];
     const purgeTombstones = (record: ReplicaRecord) => {
-      if (record.value === null && now - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
+      if (record.value === null && wall - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
         expired.push({ key: record.key, version: record.version });
       }
     };
@@ -243,8 +245,9 @@ export class RepairService {
     // A pass that could not finish (a peer was slow, starting or gone) is
     // retried soon rather than at the next anti-entropy interval.
     if (!clean) this.retryLater();
-    if (handoff.length > 0 || !clean || clock() - started > 1000) {
-      logger.info({ members, clean, ms: clock() - started, underReplicated: this.underReplicated }, 'repair pass done');
+    const ms = clock.now() - started;
+    if (handoff.length > 0 || !clean || ms > 1000) {
+      logger.info({ members, clean, ms, underReplicated: this.underReplicated }, 'repair pass done');
     }
   }
 

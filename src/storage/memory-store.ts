@@ -53,7 +53,7 @@ export class MemoryStore implements ReplicaStorage {
 
   async apply(records: readonly ReplicaRecord[], hintSlots?: readonly (string | null)[]): Promise<ApplyResult[]> {
     checkHintSlots(records, hintSlots);
-    const hintFor = hintsWithin(hintSlots, this.hintCount(), this.options.maxHints ?? MAX_PENDING_HINTS);
+    const hintFor = hintsWithin(hintSlots, () => this.hintCount(), this.options.maxHints ?? MAX_PENDING_HINTS);
     const undo = this.begin();
     const results = records.map((record, i) => {
       const decision = applyRecord(this.records.get(record.key)?.version, record.version);

@@ -46,10 +46,14 @@ export function checkHintSlots(records: readonly ReplicaRecord[], hintFor: reado
  */
 export const MAX_PENDING_HINTS = 1_000_000;
 
-/** `hintFor` with the slots that would go past `limit` pending hints cleared (about: concurrent batches may overshoot by one batch). */
-export function hintsWithin(hintFor: readonly (string | null)[] | undefined, pending: number, limit: number): readonly (string | null)[] | undefined {
+/**
+ * `hintFor` with the slots that would go past `limit` pending hints cleared
+ * (about: concurrent batches may overshoot by one batch). `pending` is asked
+ * only for a batch with hint slots, not for every replica write.
+ */
+export function hintsWithin(hintFor: readonly (string | null)[] | undefined, pending: () => number, limit: number): readonly (string | null)[] | undefined {
   if (!hintFor) return hintFor;
-  let room = limit - pending;
+  let room = limit - pending();
   return hintFor.map((owner) => (owner !== null && room-- > 0 ? owner : null));
 }
 

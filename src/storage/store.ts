@@ -165,7 +165,7 @@ export class ReplicaStore implements ReplicaStorage {
    */
   async apply(records: readonly ReplicaRecord[], hintSlots?: readonly (string | null)[]): Promise<ApplyResult[]> {
     checkHintSlots(records, hintSlots);
-    const hintFor = hintsWithin(hintSlots, this.hintCount(), this.maxHints);
+    const hintFor = hintsWithin(hintSlots, () => this.hintCount(), this.maxHints);
     const now = this.now();
     const results = await this.records.transaction(() => {
       const applied = records.map((record, i): ApplyResult => {
