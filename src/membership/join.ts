@@ -28,7 +28,7 @@ export interface ClusterView {
 /** What to change when the failure is TLS on one side only, or a certificate this node cannot check. */
 function tlsHint(failure: string, tls: boolean): string {
   // A node serving HTTPS drops a plain request without an answer.
-  if (!tls && /other side closed/.test(failure)) return '; if the cluster serves HTTPS, this node needs --cert, --key and --ca too';
+  if (!tls && /socket hang up/.test(failure)) return '; if the cluster serves HTTPS, this node needs --cert, --key and --ca too';
   if (tls && /does not serve HTTPS/.test(failure)) return '; every node of a cluster needs --cert and --key, or none does';
   if (tls && /not trusted/.test(failure)) return '; give this node the CA that signed the cluster\'s certificates with --ca';
   return '';

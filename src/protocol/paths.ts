@@ -32,3 +32,8 @@ export function documentPath(key: string): string {
 export function locatePath(key: string): string {
   return `/v1/locate/${encodeURIComponent(key)}`;
 }
+
+/** Upgraded to a stream of signed frames that carries every internal route between members (transport/frames.ts). */
+export const PEER_STREAM_PATH = '/internal/v1/stream';
+/** The `Upgrade` token of a peer stream. */
+export const PEER_STREAM_PROTOCOL = 'warehouse13-frames/1';

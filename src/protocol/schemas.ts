@@ -275,3 +275,19 @@ export const SyncKeysResponse = Type.Object({
   entries: Type.Array(KeyVersion),
 });
 export type SyncKeysResponse = Static<typeof SyncKeysResponse>;
+
+/** A request on a peer stream: an internal route's path and its body, numbered by the sender. */
+export const StreamRequest = Type.Object({
+  id: Type.Integer({ minimum: 0 }),
+  path: Type.String({ maxLength: 100 }),
+  body: Type.Unknown(),
+});
+export type StreamRequest = Static<typeof StreamRequest>;
+
+/** The answer to the stream request with the same id: the route's HTTP status and answer body. */
+export const StreamResponse = Type.Object({
+  id: Type.Integer({ minimum: 0 }),
+  status: Type.Integer({ minimum: 100, maximum: 599 }),
+  body: Type.Unknown(),
+});
+export type StreamResponse = Static<typeof StreamResponse>;

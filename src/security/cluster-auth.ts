@@ -8,6 +8,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const TIME_HEADER = 'x-warehouse-time';
 export const AUTH_HEADER = 'x-warehouse-auth';
+/** A peer stream's upgrade carries each end's nonce in it: the client's is signed as the request's body, the server's as the answer's. */
+export const NONCE_HEADER = 'x-warehouse-nonce';
 /** How far a request's timestamp may be from the receiver's clock. */
 export const MAX_CLOCK_SKEW_MS = 30_000;
 export const MIN_SECRET_LENGTH = 16;
@@ -56,4 +58,14 @@ export function signResponse(secret: string, requestMac: string, status: number,
 
 export function verifyResponse(secret: string, requestMac: string, status: number, body: string | Buffer, given: unknown): boolean {
   return typeof given === 'string' && sameMac(signResponse(secret, requestMac, status, body), given);
+}
+
+/**
+ * A peer stream's two frame keys, one per direction, from the secret and
+ * both ends' fresh nonces: a recorded upgrade replayed to a node yields a
+ * connection whose frames the replaying side cannot sign.
+ */
+export function streamKeys(secret: string, clientNonce: string, serverNonce: string): { toServer: Buffer; toClient: Buffer } {
+  const key = (direction: string) => createHmac('sha256', secret).update(['stream', direction, clientNonce, serverNonce].join('\n')).digest();
+  return { toServer: key('to-server'), toClient: key('to-client') };
 }

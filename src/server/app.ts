@@ -4,20 +4,10 @@ import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
-  EmptyRequest,
   ErrorBody,
-  Gossip,
-  GossipRejection,
+  type Gossip,
   Heartbeat,
-  ReplicaReadRequest,
-  ReplicaReadResponse,
-  ReplicaWriteRequest,
-  ReplicaWriteResponse,
   NodeStats,
-  SyncDigestRequest,
-  SyncDigestResponse,
-  SyncKeysRequest,
-  SyncKeysResponse,
   WriteResult,
   type NodeId,
 } from '../protocol/schemas.js';
@@ -25,26 +15,20 @@ import { KEY_ERROR, normalizeKey } from '../common/uuid.js';
 import { VALUE_ERROR, isJson, tooLargeError } from '../common/values.js';
 import type { Logger } from '../common/logger.js';
 import type { ReceiveResult } from '../membership/machine.js';
-import { replyToGossip } from '../membership/source.js';
 import type { ReadOutcome, WriteOutcome, WriteRequest } from '../replication/coordinator.js';
-import { UnavailableError } from '../common/errors.js';
+import { UnavailableError, failureStatus, oneLine } from '../common/errors.js';
 import type { ReplicaEndpoints } from '../replication/endpoints.js';
 import { formatVersion } from '../replication/version.js';
 import { VERSION_HEADER, versionMismatch, keyExists, parseWriteHeaders } from './conditions.js';
 import { Traffic } from '../protocol/dashboard.js';
 import {
   DOCUMENT_ROUTE,
-  GOSSIP_PATH,
   HEARTBEAT_PATH,
-  INTERNAL_HEARTBEAT_PATH,
-  INTERNAL_TRAFFIC_PATH,
-  REPLICA_READ_PATH,
-  REPLICA_WRITE_PATH,
   STATS_PATH,
-  SYNC_DIGEST_PATH,
-  SYNC_KEYS_PATH,
 } from '../protocol/paths.js';
 import { guardInternalRoutes } from '../security/internal-guard.js';
+import { internalRoutes } from './internal-routes.js';
+import { servePeerStreams } from './peer-streams.js';
 import { guardPublicRoutes } from '../security/access-guard.js';
 import type { NodeTls } from '../security/tls.js';
 import type { TokenTable } from '../security/tokens.js';
@@ -106,9 +90,9 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLargeError(options.maxValueBytes));
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status = failureStatus(error);
     if (status === 500) options.logger.error({ err: error }, 'request failed');
-    return sendError(reply, status, error.message.split('\n')[0] ?? 'Internal error');
+    return sendError(reply, status, oneLine(error));
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, `No such endpoint: ${request.method} ${request.url}`));
 
@@ -194,45 +178,21 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
   });
 
   // The node-to-node routes share the port but answer only members holding the cluster secret.
+  const routes = internalRoutes(services);
   void app.register((plugin, _options, registered) => {
     guardInternalRoutes(plugin, options.clusterSecret);
-    const internal = plugin.withTypeProvider<TypeBoxTypeProvider>();
-    internal.post(GOSSIP_PATH, { schema: { body: Gossip, response: { 200: Gossip, 409: GossipRejection } } }, async (request, reply) => {
-      const answer = await replyToGossip(services, request.body);
-      if (answer.status === 409) {
-        void reply.code(409).send(answer.body);
-        return;
-      }
-      return answer.body;
-    });
-
-    internal.post(INTERNAL_HEARTBEAT_PATH, { schema: { body: EmptyRequest, response: { 200: Heartbeat } } }, () => services.heartbeat());
-    internal.post(INTERNAL_TRAFFIC_PATH, { schema: { body: EmptyRequest, response: { 200: Traffic } } }, () => services.traffic());
-
-    internal.post(
-      REPLICA_WRITE_PATH,
-      { schema: { body: ReplicaWriteRequest, response: { 200: ReplicaWriteResponse } } },
-      (request) => services.replicas.write(request.body),
-    );
-
-    internal.post(
-      REPLICA_READ_PATH,
-      { schema: { body: ReplicaReadRequest, response: { 200: ReplicaReadResponse } } },
-      (request) => services.replicas.read(request.body),
-    );
-
-    internal.post(
-      SYNC_DIGEST_PATH,
-      { schema: { body: SyncDigestRequest, response: { 200: SyncDigestResponse } } },
-      (request) => services.sync.compareDigests(request.body),
-    );
-
-    internal.post(
-      SYNC_KEYS_PATH,
-      { schema: { body: SyncKeysRequest, response: { 200: SyncKeysResponse } } },
-      (request) => services.sync.listKeys(request.body),
-    );
+    for (const internal of routes) {
+      plugin.post(internal.path, { schema: { body: internal.body, response: internal.responses } }, async (request, reply) => {
+        const answer = await internal.handle(request.body as never);
+        return reply.code(answer.status).send(answer.body);
+      });
+    }
     registered();
+  });
+  const streams = servePeerStreams(app.server, routes, { secret: options.clusterSecret, maxPayloadBytes: options.maxInternalBytes, logger: options.logger });
+  app.addHook('preClose', (done) => {
+    streams.close();
+    done();
   });
 
   return app;

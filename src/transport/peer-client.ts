@@ -1,10 +1,15 @@
-// Node-to-node requests: one keep-alive connection pool per peer, one overall
-// deadline on every request (waiting for a connection, connecting, headers and
-// body together), and answers checked against their schema before use.
-import { Pool } from 'undici';
+// Node-to-node requests: one peer stream (a long-lived, signed, framed
+// connection) per peer, one overall deadline on every request (connecting,
+// waiting in line and the answer together), and answers checked against their
+// schema before use.
 import type { NodeId } from '../protocol/schemas.js';
-import { AUTH_HEADER, signRequest, verifyResponse } from '../security/cluster-auth.js';
 import { describeConnectionFailure } from '../security/tls.js';
+import { PeerConnection, StreamRefused } from './peer-connection.js';
+
+/** Largest answer taken from a peer: a repair's key list for many buckets of a large store. */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
+class DeadlineMissed extends Error {}
 
 export class PeerError extends Error {
   constructor(
@@ -24,7 +29,6 @@ export interface PeerClientOptions {
   timeoutMs: number;
   /** The cluster secret: requests are signed with it, and answers not signed with it are refused. */
   secret: string;
-  connectionsPerPeer?: number;
   /**
    * Source address of outgoing connections: the node's own host, so that a
    * firewall rule between two loopback addresses cuts exactly one link.
@@ -50,12 +54,12 @@ export interface PeerTransport {
 }
 
 export class PeerClient implements PeerTransport {
-  private readonly pools = new Map<NodeId, Pool>();
+  private readonly connections = new Map<NodeId, PeerConnection>();
   /**
    * Peers whose last request got no answer (timeout, refused) while they
    * answered nothing else either, until when.
    * Requests to them fail at once meanwhile, and the ones already queued are
-   * failed with their pool: a frozen peer would otherwise hold every
+   * failed with their stream: a frozen peer would otherwise hold every
    * connection for a whole timeout per request, and the writes queued behind
    * them would wait several timeouts in a row.
    */
@@ -93,61 +97,45 @@ export class PeerClient implements PeerTransport {
   private async send<T>(peer: NodeId, path: string, body: unknown, check: (value: unknown) => value is T): Promise<T> {
     const { timeoutMs } = this.options;
     const started = performance.now();
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const text = JSON.stringify(body);
-    const auth = signRequest(this.options.secret, 'POST', path, text);
-    let answerText: string;
+    const connection = this.connection(peer);
+    const { answer, cancel } = connection.request(path, body);
+    let timer: NodeJS.Timeout | undefined;
     let status: number;
-    let signature: unknown;
-    const pool = this.pool(peer);
+    let answerBody: unknown;
     try {
-      const response = await pool.request({
-        method: 'POST',
-        path,
-        body: text,
-        headers: { 'content-type': 'application/json', ...auth },
-        // Each phase's timer restarts with the phase (the body's with every
-        // chunk), so alone they let a slow peer hold a caller for several
-        // timeouts: the deadline bounds the whole request.
-        signal: deadline,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+      // One deadline over the whole request: connecting, upgrading, waiting in line and the answer.
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new DeadlineMissed()), timeoutMs);
       });
-      status = response.statusCode;
-      signature = response.headers[AUTH_HEADER];
-      answerText = await response.body.text();
+      ({ status, body: answerBody } = await Promise.race([answer, deadline]));
     } catch (error) {
-      const failure = deadline.aborted ? `did not answer within ${timeoutMs} ms` : describeConnectionFailure(error);
+      cancel();
+      if (error instanceof StreamRefused) {
+        this.answered(peer);
+        throw new UnauthenticatedAnswer(`${peer}${path}: ${error.message}`, null);
+      }
+      const missed = error instanceof DeadlineMissed;
+      const failure = missed ? `did not answer within ${timeoutMs} ms` : describeConnectionFailure(error);
       // A peer that answered other requests while this one waited is slow at
       // this one (a digest comparison over a large store), not silent: failing
       // the requests queued for it would turn one slow repair request into a
       // burst of client errors.
-      if (deadline.aborted && (this.lastAnswer.get(peer) ?? -Infinity) > started) throw new PeerError(`${peer}${path}: ${failure}`, null);
+      if (missed && (this.lastAnswer.get(peer) ?? -Infinity) > started) throw new PeerError(`${peer}${path}: ${failure}`, null);
       this.silentUntil.set(peer, performance.now() + timeoutMs);
       if (!this.failingSince.has(peer)) this.failingSince.set(peer, performance.now());
       // The requests queued behind this one would each wait out their own timeout: fail them now.
-      if (this.pools.get(peer) === pool) {
-        this.pools.delete(peer);
-        void pool.destroy().catch(() => {});
-      }
+      connection.fail(new Error(failure));
       throw new PeerError(`${peer}${path}: ${failure}`, null);
+    } finally {
+      clearTimeout(timer);
     }
     this.answered(peer);
-    if (!verifyResponse(this.options.secret, auth[AUTH_HEADER], status, answerText, signature)) {
-      throw new UnauthenticatedAnswer(`${peer}${path}: HTTP ${status} not signed with this cluster's secret`, null);
-    }
-    let answer: unknown;
-    try {
-      answer = JSON.parse(answerText);
-    } catch {
-      throw new PeerError(`${peer}${path}: answer is not JSON`, null);
-    }
     if (status >= 300) {
-      const message = (answer as { error?: unknown })?.error;
-      throw new PeerError(typeof message === 'string' ? message : `${peer}${path}: HTTP ${status}`, status, answer);
+      const message = (answerBody as { error?: unknown } | null)?.error;
+      throw new PeerError(typeof message === 'string' ? message : `${peer}${path}: HTTP ${status}`, status, answerBody);
     }
-    if (!check(answer)) throw new PeerError(`${peer}${path}: malformed answer`, status);
-    return answer;
+    if (!check(answerBody)) throw new PeerError(`${peer}${path}: malformed answer`, status);
+    return answerBody;
   }
 
   /** A peer that just reached us answers again: no need to wait for our next request to learn it. */
@@ -167,35 +155,31 @@ export class PeerClient implements PeerTransport {
     return since === undefined ? 0 : performance.now() - since;
   }
 
-  /** Drops the pool of a peer that left, so its sockets do not linger. */
+  /** Ends the stream to a peer that left, so its socket does not linger. */
   forget(peer: NodeId): void {
-    const pool = this.pools.get(peer);
-    this.pools.delete(peer);
+    const connection = this.connections.get(peer);
+    this.connections.delete(peer);
     this.answered(peer);
     this.lastAnswer.delete(peer);
-    void pool?.destroy().catch(() => {});
+    connection?.fail(new Error('the peer left the cluster'));
   }
 
-  async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.allSettled(pools.map((pool) => pool.destroy()));
+  close(): Promise<void> {
+    const connections = [...this.connections.values()];
+    this.connections.clear();
+    for (const connection of connections) connection.fail(new Error('this node is stopping'));
+    return Promise.resolve();
   }
 
-  private pool(peer: NodeId): Pool {
-    let pool = this.pools.get(peer);
-    if (!pool) {
-      const { tls } = this.options;
-      pool = new Pool(`${tls ? 'https' : 'http'}://${peer}`, {
-        connections: this.options.connectionsPerPeer ?? 8,
-        keepAliveTimeout: 30_000,
-        connectTimeout: this.options.timeoutMs,
-        // A top-level option: undici's connector overrides one set inside `connect`.
-        ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}),
-        ...(tls?.ca ? { connect: { ca: tls.ca } } : {}),
+  private connection(peer: NodeId): PeerConnection {
+    let connection = this.connections.get(peer);
+    if (!connection) {
+      const { secret, tls, localAddress } = this.options;
+      connection = new PeerConnection(peer, { secret, tls: tls ?? null, localAddress, maxPayloadBytes: MAX_ANSWER_BYTES }, (ended) => {
+        if (this.connections.get(peer) === ended) this.connections.delete(peer);
       });
-      this.pools.set(peer, pool);
+      this.connections.set(peer, connection);
     }
-    return pool;
+    return connection;
   }
 }

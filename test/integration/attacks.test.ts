@@ -7,15 +7,19 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { openSync, ftruncateSync, closeSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalCluster } from '../../src/local-cluster/local-cluster.js';
 import { allocatePorts } from '../../src/local-cluster/ports.js';
-import { AUTH_HEADER, signResponse } from '../../src/security/cluster-auth.js';
+import { Type } from '@sinclair/typebox';
+import { signRequest } from '../../src/security/cluster-auth.js';
+import { servePeerStreams } from '../../src/server/peer-streams.js';
+import type { InternalRoute } from '../../src/server/internal-routes.js';
+import { createLogger } from '../../src/common/logger.js';
 import { NODE_BIN } from '../helpers/cli.js';
 import { TEST_SECRET, fastCluster, http, inParallel, internalPost, json, literal, makeKeys, nodeIds, runToExit, type HttpAnswer, type Finished } from '../helpers/integration.js';
-import { GOSSIP_PATH, HEARTBEAT_PATH, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
+import { GOSSIP_PATH, HEARTBEAT_PATH, PEER_STREAM_PATH, PEER_STREAM_PROTOCOL, REPLICA_READ_PATH, REPLICA_WRITE_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH, documentPath } from '../../src/protocol/paths.js';
 
 // Ascending: the cluster's own nodes sort before the fake members, so no fake takes the lead by its id.
 const ALL_PORTS = await allocatePorts(14);
@@ -54,22 +58,50 @@ function assertOneLineError(run: Finished, pattern: RegExp): void {
   assert.match(lines[0]!, pattern);
 }
 
-/** Fake nodes: answer every request with `respond`, and count what they were sent. */
-async function fakeNodes(ids: readonly string[], respond: (path: string, authMac: string | undefined) => { status: number; body: string; sign?: boolean }) {
-  const hits = new Map<string, number>();
-  const servers: Server[] = [];
-  for (const id of ids) {
-    const server = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        hits.set(request.url ?? '', (hits.get(request.url ?? '') ?? 0) + 1);
-        const mac = request.headers[AUTH_HEADER] as string | undefined;
-        const { status, body, sign } = respond(request.url ?? '', mac);
-        const headers: Record<string, string> = { 'content-type': 'application/json' };
-        if (sign && mac) headers[AUTH_HEADER] = signResponse(TEST_SECRET, mac, status, body);
-        response.writeHead(status, headers).end(body);
-      });
+/** An upgrade to a peer stream with the given headers, answered with an HTTP error (or the 101, as status 101). */
+function upgradeTo(node: string, headers: Record<string, string>): Promise<HttpAnswer> {
+  const [host, port] = node.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const asking = request({ host, port: Number(port), path: PEER_STREAM_PATH, agent: false, headers: { connection: 'Upgrade', upgrade: PEER_STREAM_PROTOCOL, ...headers } });
+    asking.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      resolve({ status: 101, headers: {}, text: '{"error":"upgraded"}' });
     });
+    asking.on('response', (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, text }));
+    });
+    asking.on('error', reject);
+    asking.end();
+  });
+}
+
+/**
+ * Fake nodes speaking the peer-stream protocol: they answer every internal
+ * request with `respond`, and count what they were asked. Without the cluster
+ * secret (`holdsSecret` false) they refuse every stream, as any outsider's
+ * server does; they then count the attempts as hits of PEER_STREAM_PATH.
+ */
+async function fakeNodes(ids: readonly string[], holdsSecret: boolean, respond: (path: string) => { status: number; body: string }) {
+  const hits = new Map<string, number>();
+  const count = (path: string) => hits.set(path, (hits.get(path) ?? 0) + 1);
+  const servers: Server[] = [];
+  const streams: { close(): void }[] = [];
+  const routes: InternalRoute[] = [GOSSIP_PATH, REPLICA_WRITE_PATH, REPLICA_READ_PATH, SYNC_DIGEST_PATH, SYNC_KEYS_PATH].map((path) => ({
+    path,
+    body: Type.Unknown(),
+    responses: {},
+    handle: () => {
+      count(path);
+      const { status, body } = respond(path);
+      return { status, body: JSON.parse(body) as unknown };
+    },
+  }));
+  for (const id of ids) {
+    const server = createServer((_request, response) => response.writeHead(404).end());
+    if (!holdsSecret) server.on('upgrade', () => count(PEER_STREAM_PATH));
+    streams.push(servePeerStreams(server, routes, { secret: holdsSecret ? TEST_SECRET : 'a-secret-that-is-not-the-cluster-one', maxPayloadBytes: 1 << 20, logger: createLogger('fake-node', 'silent') }));
     server.listen(Number(id.split(':')[1]), '127.0.0.1');
     await once(server, 'listening');
     servers.push(server);
@@ -77,6 +109,7 @@ async function fakeNodes(ids: readonly string[], respond: (path: string, authMac
   return {
     hits: (path: string) => hits.get(path) ?? 0,
     close: async () => {
+      for (const stream of streams) stream.close();
       for (const server of servers) server.closeAllConnections();
       await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     },
@@ -135,13 +168,23 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
   it('every attack fails cleanly, no node crashes, and the 200 documents survive', async (t) => {
     const { term } = await heartbeatOf(leader);
 
+    await attack('an outsider opening a peer stream: unsigned, with another secret, or a forged nonce', async () => {
+      const signedUpgrade = { 'x-warehouse-nonce': 'ab'.repeat(32), ...signRequest(TEST_SECRET, 'GET', PEER_STREAM_PATH, 'ab'.repeat(32)) };
+      for (const node of NODES) {
+        assertRefused(await upgradeTo(node, {}), [401]);
+        assertRefused(await upgradeTo(node, { 'x-warehouse-nonce': 'ab'.repeat(32), ...signRequest('not-the-cluster-secret', 'GET', PEER_STREAM_PATH, 'ab'.repeat(32)) }), [403]);
+        assertRefused(await upgradeTo(node, { ...signedUpgrade, 'x-warehouse-nonce': 'cd'.repeat(32) }), [403]);
+      }
+      await assertClusterIntact(term);
+    });
+
     await attack('gossip from an outsider naming a fake peer whose address answers 409', async () => {
-      const fakes = await fakeNodes(FAKES.slice(0, 1), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":200}' }));
+      const fakes = await fakeNodes(FAKES.slice(0, 1), false, () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":200}' }));
       try {
         for (const node of NODES) assertRefused(await internalPost(node, GOSSIP_PATH, gossip(), null), [401]);
         // A member naming it: the nodes contact it, and its unsigned 409 stops nobody.
         for (const node of NODES) assert.equal((await internalPost(node, GOSSIP_PATH, gossip())).status, 200);
-        await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 6, { timeoutMs: 10_000, message: 'the nodes to contact the fake peer' });
+        await cluster.waitFor(() => fakes.hits(PEER_STREAM_PATH) >= 6, { timeoutMs: 10_000, message: 'the nodes to contact the fake peer' });
         await someRounds();
         assert.equal(cluster.running().length, 3);
         await assertClusterIntact(term);
@@ -151,7 +194,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     });
 
     await attack('a signed 409 from a smaller group (one misconfigured member) stops nobody', async () => {
-      const fakes = await fakeNodes(FAKES.slice(1, 2), () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}', sign: true }));
+      const fakes = await fakeNodes(FAKES.slice(1, 2), true, () => ({ status: 409, body: '{"error":"replication factor 3 does not match","alive":1}' }));
       try {
         for (const node of NODES) assert.equal((await internalPost(node, GOSSIP_PATH, gossip({ from: { id: FAKES[1], joined: 1 }, nodes: [] }))).status, 200);
         await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 6, { timeoutMs: 10_000, message: 'the nodes to hear the 409' });
@@ -178,7 +221,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
     });
 
     await attack('8 fake members acknowledging every replica write', async () => {
-      const fakes = await fakeNodes(FAKES, (path) =>
+      const fakes = await fakeNodes(FAKES, false, (path) =>
         path === REPLICA_WRITE_PATH ? { status: 200, body: JSON.stringify({ hadValue: [] }) } : { status: 200, body: gossip({ leader: FAKES[0], term: term + 1 }) },
       );
       try {
@@ -187,7 +230,7 @@ describe('attack corpus (3 nodes, RF 2, 200 documents)', { timeout: 300_000 }, (
           assertRefused(await internalPost(node, GOSSIP_PATH, gossip({ nodes: members }), null), [401]);
           assert.equal((await internalPost(node, GOSSIP_PATH, gossip({ nodes: members }))).status, 200);
         }
-        await cluster.waitFor(() => fakes.hits(GOSSIP_PATH) >= 16, { timeoutMs: 10_000, message: 'the nodes to contact the fakes' });
+        await cluster.waitFor(() => fakes.hits(PEER_STREAM_PATH) >= 16, { timeoutMs: 10_000, message: 'the nodes to contact the fakes' });
         await someRounds(10);
         await assertClusterIntact(term);
         assert.equal(fakes.hits(REPLICA_WRITE_PATH), 0, 'no copy was handed to a fake');

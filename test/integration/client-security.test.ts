@@ -84,7 +84,7 @@ describe('TLS and client tokens (3 nodes, RF 2)', { timeout: 90_000 }, () => {
       runToExit(NODE_BIN, ['--port', String(port), '--join', ONE, '--data-dir', join(certs, `joiner-${port}`), '--cluster-secret-file', cluster.secretFile, ...flags], 30_000);
     const [plain, noCa] = await Promise.all([joiner(PLAIN_PORT), joiner(NO_CA_PORT, '--cert', join(certs, 'node.crt'), '--key', join(certs, 'node.key'))]);
     assert.equal(plain.code, 1, plain.stderr);
-    assert.match(plain.stderr, new RegExp(`^Error: cannot reach ${literal(ONE)} to join \\(.*other side closed; if the cluster serves HTTPS, this node needs --cert, --key and --ca too\\)\n$`));
+    assert.match(plain.stderr, new RegExp(`^Error: cannot reach ${literal(ONE)} to join \\(.*socket hang up; if the cluster serves HTTPS, this node needs --cert, --key and --ca too\\)\n$`));
     assert.equal(noCa.code, 1, noCa.stderr);
     assert.match(noCa.stderr, new RegExp(`^Error: cannot reach ${literal(ONE)} to join \\(.*the node's certificate is not trusted; give this node the CA that signed the cluster's certificates with --ca\\)\n$`));
     for (const beat of await cluster.heartbeats()) assert.deepEqual(beat.nodes.map((node) => node.id), [ONE, TWO, THREE]);

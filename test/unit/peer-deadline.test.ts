@@ -1,69 +1,79 @@
-// A peer that answers, but too slowly, must cost a caller one timeout in all:
-// undici's per-phase timers restart with each phase (the body's with every
-// chunk), so only an overall deadline bounds the request.
+// A peer that does not answer must cost a caller one timeout in all, whether
+// it never completes the stream's upgrade or takes a request and sits on it;
+// a peer that answers other requests meanwhile is slow, not silent; and a peer
+// without the cluster's secret answers, but is refused.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PeerClient, PeerError } from '../../src/transport/peer-client.js';
+import { PeerClient, PeerError, UnauthenticatedAnswer } from '../../src/transport/peer-client.js';
 import { REPLICA_READ_PATH, SYNC_DIGEST_PATH } from '../../src/protocol/paths.js';
-import { ReplicaReadResponse, checker } from '../../src/protocol/schemas.js';
+import { ReplicaReadRequest, ReplicaReadResponse, SyncDigestRequest, checker } from '../../src/protocol/schemas.js';
+import { servePeerStreams } from '../../src/server/peer-streams.js';
+import type { InternalRoute } from '../../src/server/internal-routes.js';
+import { createLogger } from '../../src/common/logger.js';
 
 const TIMEOUT_MS = 400;
+const SECRET = 'a-cluster-secret-for-the-test';
 const isReadResponse = checker(ReplicaReadResponse);
 /** Past one timeout by far less than a second one: tells 1x from 2x on a loaded machine. */
 const BOUND_MS = TIMEOUT_MS * 1.75;
 
-type Behaviour = (response: ServerResponse) => Promise<void>;
+const never = () => new Promise<never>(() => {});
+const readAtOnce: InternalRoute = { path: REPLICA_READ_PATH, body: ReplicaReadRequest, responses: {}, handle: () => ({ status: 200, body: { records: [] } }) };
+const readNever: InternalRoute = { ...readAtOnce, handle: never };
+const digestNever: InternalRoute = { path: SYNC_DIGEST_PATH, body: SyncDigestRequest, responses: {}, handle: never };
 
-/** Headers at once, then one byte every 0.4 timeout, never the end. */
-const trickle: Behaviour = async (response) => {
-  response.writeHead(200, { 'content-type': 'application/json' });
-  while (!response.destroyed) {
-    response.write(' ');
-    await sleep(TIMEOUT_MS * 0.4);
-  }
-};
+interface TestPeer {
+  id: string;
+  close(): Promise<void>;
+}
 
-/** Headers after 0.8 timeout and the body after another 0.8: each phase within its own timer. */
-const lateInEachPhase: Behaviour = async (response) => {
-  await sleep(TIMEOUT_MS * 0.8);
-  response.writeHead(200, { 'content-type': 'application/json' });
-  response.flushHeaders();
-  await sleep(TIMEOUT_MS * 0.8);
-  response.end('{}');
-};
-
-async function slowPeer(behaviour: Behaviour): Promise<{ id: string; close: () => Promise<void> }> {
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    request.resume();
-    void behaviour(response);
-  });
+async function listening(server: Server | ReturnType<typeof createTcpServer>, close: () => void): Promise<TestPeer> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
   return {
-    id: `127.0.0.1:${port}`,
+    id: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: async () => {
-      server.closeAllConnections();
+      close();
       server.close();
       await once(server, 'close');
     },
   };
 }
 
+/** A real stream server (the node's) with the given routes. */
+async function streamPeer(routes: InternalRoute[], secret = SECRET): Promise<TestPeer> {
+  const server = createServer((_request, response) => response.writeHead(404).end());
+  const streams = servePeerStreams(server, routes, { secret, maxPayloadBytes: 1 << 20, logger: createLogger('peer-deadline-test', 'silent') });
+  return listening(server, () => {
+    streams.close();
+    server.closeAllConnections();
+  });
+}
+
+/** Accepts connections and never says a word: the upgrade never completes. */
+async function mutePeer(): Promise<TestPeer> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+  });
+  return listening(server, () => sockets.forEach((socket) => socket.destroy()));
+}
+
 describe('a peer request', () => {
-  const client = new PeerClient({ timeoutMs: TIMEOUT_MS, secret: 'a-cluster-secret-for-the-test' });
+  const client = new PeerClient({ timeoutMs: TIMEOUT_MS, secret: SECRET });
   after(() => client.close());
 
-  for (const [name, behaviour] of [
-    ['a body that trickles forever', trickle],
-    ['headers and body each late, but within their own timers', lateInEachPhase],
+  for (const [name, start] of [
+    ['a peer that never completes the upgrade', mutePeer],
+    ['a peer that takes the request and never answers', () => streamPeer([readNever])],
   ] as const) {
     it(`gives up after one timeout on ${name}`, async () => {
-      const peer = await slowPeer(behaviour);
+      const peer = await start();
       try {
         const started = performance.now();
         const outcome = await Promise.race([
@@ -89,31 +99,55 @@ describe('a peer request', () => {
     });
   }
 
+  it('fails the requests waiting on a silent peer together, at the first deadline', async () => {
+    const peer = await streamPeer([readNever]);
+    try {
+      const started = performance.now();
+      const first = client.post(peer.id, REPLICA_READ_PATH, { keys: [] }, isReadResponse).catch((error: Error) => error);
+      await sleep(TIMEOUT_MS * 0.8);
+      const second = await client.post(peer.id, REPLICA_READ_PATH, { keys: [] }, isReadResponse).catch((error: Error) => error);
+      const elapsed = performance.now() - started;
+      assert.ok((await first) instanceof PeerError);
+      assert.ok(second instanceof PeerError);
+      assert.ok(elapsed < BOUND_MS, `the second request failed after ${Math.round(elapsed)} ms, not with the first`);
+      client.forget(peer.id);
+    } finally {
+      await peer.close();
+    }
+  });
+
   it('a peer that answers other requests while one is late is slow, not silent', async () => {
     // The late request is a repair's digest comparison; the others, replica reads, are answered at once.
-    const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-      request.resume();
-      if (request.url === REPLICA_READ_PATH) {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end('{"records":[]}');
-      }
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const peer = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // The answers are not signed with the secret: a read that reaches the peer fails as unauthenticated, and that is an answer.
-    const read = () => client.post(peer, REPLICA_READ_PATH, { keys: [] }, isReadResponse).then(() => 'answered', (error: PeerError) => error.message);
+    const peer = await streamPeer([readAtOnce, digestNever]);
+    const read = () => client.post(peer.id, REPLICA_READ_PATH, { keys: [] }, isReadResponse).then(() => 'answered', (error: PeerError) => error.message);
     try {
-      const late = client.post(peer, SYNC_DIGEST_PATH, {}, isReadResponse).then(() => 'answered', (error: PeerError) => error.message);
+      const late = client.post(peer.id, SYNC_DIGEST_PATH, { from: '127.0.0.1:1', members: ['127.0.0.1:1'], buckets: [] }, isReadResponse).then(
+        () => 'answered',
+        (error: PeerError) => error.message,
+      );
       const reads = setInterval(() => void read(), TIMEOUT_MS / 8);
       const lateFailure = await late;
       clearInterval(reads);
-      assert.equal(lateFailure, `${peer}${SYNC_DIGEST_PATH}: did not answer within ${TIMEOUT_MS} ms`);
-      assert.match(await read(), /not signed with this cluster's secret/, 'the next request still reaches the peer');
+      assert.equal(lateFailure, `${peer.id}${SYNC_DIGEST_PATH}: did not answer within ${TIMEOUT_MS} ms`);
+      assert.equal(await read(), 'answered', 'the stream stays up and the next request is answered');
     } finally {
-      client.forget(peer);
-      server.closeAllConnections();
-      server.close();
+      client.forget(peer.id);
+      await peer.close();
+    }
+  });
+
+  it('a peer with another secret is refused, but counts as answering', async () => {
+    const peer = await streamPeer([readAtOnce], 'another-secret-of-another-cluster');
+    try {
+      for (let i = 0; i < 2; i++) {
+        const error = await client.post(peer.id, REPLICA_READ_PATH, { keys: [] }, isReadResponse).catch((failure: unknown) => failure);
+        assert.ok(error instanceof UnauthenticatedAnswer, String(error));
+        assert.equal(error.message, `${peer.id}${REPLICA_READ_PATH}: HTTP 403 not signed with this cluster's secret`);
+      }
+      assert.equal(client.silentFor(peer.id), 0);
+    } finally {
+      client.forget(peer.id);
+      await peer.close();
     }
   });
 });
