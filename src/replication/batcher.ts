@@ -26,11 +26,31 @@ interface Pending<I, O> {
   reject: (error: Error) => void;
 }
 
-/** Queues items per peer and sends each queue as one batch on the next tick. */
+/**
+ * Runs the flushes queued in one turn of the event loop together, after it:
+ * a peer's read batch and write batch then leave in the same socket write.
+ */
+class EndOfTurn {
+  private tasks: (() => void)[] = [];
+
+  schedule(task: () => void): void {
+    if (this.tasks.push(task) > 1) return;
+    setImmediate(() => {
+      const tasks = this.tasks;
+      this.tasks = [];
+      for (const run of tasks) run();
+    });
+  }
+}
+
+/** Queues items per peer and sends each queue as one batch at the end of the turn. */
 class PeerQueues<I, O> {
   private readonly queues = new Map<NodeId, Pending<I, O>[]>();
 
-  constructor(private readonly send: (peer: NodeId, items: I[]) => Promise<O[]>) {}
+  constructor(
+    private readonly turn: EndOfTurn,
+    private readonly send: (peer: NodeId, items: I[]) => Promise<O[]>,
+  ) {}
 
   enqueue(peer: NodeId, item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
@@ -38,7 +58,7 @@ class PeerQueues<I, O> {
       if (!queue) {
         queue = [];
         this.queues.set(peer, queue);
-        setImmediate(() => this.flush(peer));
+        this.turn.schedule(() => this.flush(peer));
       }
       queue.push({ item, resolve, reject });
     });
@@ -73,7 +93,8 @@ export class ReplicaBatcher {
   private readonly reads: PeerQueues<{ key: string; requestId: string | null }, ReplicaAnswer>;
 
   constructor(private readonly peers: PeerTransport) {
-    this.writes = new PeerQueues(async (peer, items) => {
+    const turn = new EndOfTurn();
+    this.writes = new PeerQueues(turn, async (peer, items) => {
       const records = items.map((item) => item.record);
       const hintFor = items.some((item) => item.hintFor) ? items.map((item) => item.hintFor) : undefined;
       // A batch is as old as its oldest token: a replica refuses it whole if that one is stale.
@@ -83,7 +104,7 @@ export class ReplicaBatcher {
       invariant(answer.current.length === records.length, () => `${peer} answered ${answer.current.length} of ${records.length} records`);
       return answer.applied.map((applied, i) => ({ applied, current: answer.current[i]! }));
     });
-    this.reads = new PeerQueues(async (peer, items) => {
+    this.reads = new PeerQueues(turn, async (peer, items) => {
       const keys = items.map((item) => item.key);
       const requests = items.some((item) => item.requestId) ? items.map((item) => item.requestId) : undefined;
       const answer = await peers.post(peer, REPLICA_READ_PATH, { keys, requests }, isReadResponse);

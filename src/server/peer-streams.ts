@@ -12,7 +12,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AUTH_HEADER, NONCE_HEADER, checkRequestHeaders, signResponse, streamKeys, verifyRequest } from '../security/cluster-auth.js';
 import { PEER_STREAM_PATH, PEER_STREAM_PROTOCOL } from '../protocol/paths.js';
 import { StreamRequest, checker } from '../protocol/schemas.js';
-import { FrameReader, FrameWriter } from '../transport/frames.js';
+import { FrameReader, FrameWriter, sendFrame } from '../transport/frames.js';
 import { failureStatus, oneLine } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { InternalAnswer, InternalRoute } from './internal-routes.js';
@@ -84,7 +84,7 @@ export function servePeerStreams(server: Server, routes: readonly InternalRoute[
         return;
       }
       const reply = await dispatch(table, message, options.logger);
-      if (!socket.destroyed) socket.write(writer.encode(JSON.stringify({ id: message.id, status: reply.status, body: reply.body })));
+      if (!socket.destroyed) sendFrame(socket, writer.encode(JSON.stringify({ id: message.id, status: reply.status, body: reply.body })));
     };
     const receive = (chunk: Buffer) => {
       let payloads: string[];

@@ -49,10 +49,11 @@ export const MAX_PENDING_HINTS = 1_000_000;
 /**
  * `hintFor` with the slots that would go past `limit` pending hints cleared
  * (about: concurrent batches may overshoot by one batch). `pending` is asked
- * only for a batch with hint slots, not for every replica write.
+ * only for a batch that carries a hint, not for every replica write: counting
+ * them reads the database's statistics, which costs as much as a small write.
  */
 export function hintsWithin(hintFor: readonly (string | null)[] | undefined, pending: () => number, limit: number): readonly (string | null)[] | undefined {
-  if (!hintFor) return hintFor;
+  if (!hintFor?.some((owner) => owner !== null)) return hintFor;
   let room = limit - pending();
   return hintFor.map((owner) => (owner !== null && room-- > 0 ? owner : null));
 }

@@ -12,7 +12,7 @@ import { StreamResponse, checker } from '../protocol/schemas.js';
 import { PEER_STREAM_PATH, PEER_STREAM_PROTOCOL } from '../protocol/paths.js';
 import { AUTH_HEADER, NONCE_HEADER, signRequest, streamKeys, verifyResponse } from '../security/cluster-auth.js';
 import { parseAddress } from '../common/address.js';
-import { FrameReader, FrameWriter } from './frames.js';
+import { FrameReader, FrameWriter, sendFrame } from './frames.js';
 
 export interface PeerConnectionOptions {
   secret: string;
@@ -89,7 +89,7 @@ export class PeerConnection {
       if (this.failure) return reject(this.failure);
       this.pending.set(id, { resolve, reject });
       const payload = JSON.stringify({ id, path, body });
-      if (this.writer) this.socket!.write(this.writer.encode(payload));
+      if (this.writer) sendFrame(this.socket!, this.writer.encode(payload));
       else this.waiting.push(payload);
     });
     return { answer, cancel: () => this.pending.delete(id) };
@@ -133,7 +133,7 @@ export class PeerConnection {
     socket.on('error', (error) => this.fail(error));
     socket.on('close', () => this.fail(new Error('the peer closed the connection')));
     this.writer = new FrameWriter(keys.toServer);
-    for (const payload of this.waiting) socket.write(this.writer.encode(payload));
+    for (const payload of this.waiting) sendFrame(socket, this.writer.encode(payload));
     this.waiting = [];
     if (head.length > 0) receive(head);
   }

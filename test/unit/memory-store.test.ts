@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ReplicaStore } from '../../src/storage/store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
+import { hintsWithin } from '../../src/storage/replicas.js';
 import { mulberry32, pick, randomInt, uuid4 } from '../../src/common/random.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 
@@ -82,6 +83,16 @@ describe('MemoryStore', () => {
     } finally {
       await lmdb.close();
     }
+  });
+
+  it('counts pending hints only for a batch that carries one', () => {
+    let asked = 0;
+    const pending = () => ++asked && 0;
+    assert.deepEqual(hintsWithin([null, null], pending, 3), [null, null]);
+    assert.equal(hintsWithin(undefined, pending, 3), undefined);
+    assert.equal(asked, 0, 'a replica write without hints must not read the database statistics');
+    assert.deepEqual(hintsWithin([null, 'c:1'], pending, 3), [null, 'c:1']);
+    assert.equal(asked, 1);
   });
 });
 
