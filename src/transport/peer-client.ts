@@ -58,10 +58,10 @@ export class PeerClient implements PeerTransport {
   /**
    * Peers whose last request got no answer (timeout, refused) while they
    * answered nothing else either, until when.
-   * Requests to them fail at once meanwhile, and the ones already queued are
-   * failed with their stream: a frozen peer would otherwise hold every
-   * connection for a whole timeout per request, and the writes queued behind
-   * them would wait several timeouts in a row.
+   * Requests to them fail at once meanwhile, and the ones already waiting are
+   * failed with their stream: a frozen peer would otherwise cost every request
+   * sent to it a whole timeout, one after the other, and the client writes
+   * behind them several timeouts in a row.
    */
   private readonly silentUntil = new Map<NodeId, number>();
   /** When each peer that has not answered since first failed to (monotonic ms). */
