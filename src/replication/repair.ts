@@ -105,6 +105,8 @@ export class RepairService {
 
   private readonly index: DigestIndex;
   private readonly rate: RateLimit;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
   private passes = 0;
   private cleanPasses = 0;
 
@@ -113,17 +115,17 @@ export class RepairService {
     private readonly options: RepairOptions,
   ) {
     this.index = new DigestIndex(context.store, context.self, context.replicationFactor);
-    const clock = context.clock ?? realClock;
-    this.rate = new RateLimit(options.ratePerSecond, () => clock.now(), context.timers ?? realTimers);
+    this.clock = context.clock ?? realClock;
+    this.timers = context.timers ?? realTimers;
+    this.rate = new RateLimit(options.ratePerSecond, () => this.clock.now(), this.timers);
     context.store.watch((keys) => {
       for (const key of keys) this.index.touch(key);
     });
   }
 
   start(): void {
-    const timers = this.context.timers ?? realTimers;
-    this.stopTimers.push(timers.every(this.options.intervalMs, () => this.trigger()));
-    this.stopTimers.push(timers.every(this.options.hintIntervalMs, () => void this.deliverHints()));
+    this.stopTimers.push(this.timers.every(this.options.intervalMs, () => this.trigger()));
+    this.stopTimers.push(this.timers.every(this.options.hintIntervalMs, () => void this.deliverHints()));
     this.trigger();
   }
 
@@ -155,7 +157,7 @@ export class RepairService {
   private retryLater(): void {
     if (this.retry || this.stopped) return;
     this.retryDelay = Math.min(this.retryDelay * 2 || this.options.hintIntervalMs, this.options.intervalMs);
-    this.retry = (this.context.timers ?? realTimers).after(this.retryDelay, () => {
+    this.retry = this.timers.after(this.retryDelay, () => {
       this.retry = undefined;
       this.trigger();
     });
@@ -211,9 +213,8 @@ export class RepairService {
   private async pass(): Promise<void> {
     const { self, logger } = this.context;
     const members = [...this.context.aliveNodes()].sort();
-    const clock = this.context.clock ?? realClock;
-    const wall = clock.wall();
-    const started = clock.now();
+    const wall = this.clock.wall();
+    const started = this.clock.now();
     const expired: KeyVersion[] = [];
     const purgeTombstones = (record: ReplicaRecord) => {
       if (record.value === null && wall - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
@@ -245,7 +246,7 @@ export class RepairService {
     // A pass that could not finish (a peer was slow, starting or gone) is
     // retried soon rather than at the next anti-entropy interval.
     if (!clean) this.retryLater();
-    const ms = clock.now() - started;
+    const ms = this.clock.now() - started;
     if (handoff.length > 0 || !clean || ms > 1000) {
       logger.info({ members, clean, ms, underReplicated: this.underReplicated }, 'repair pass done');
     }

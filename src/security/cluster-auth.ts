@@ -65,7 +65,12 @@ export function verifyResponse(secret: string, requestMac: string, status: numbe
  * both ends' fresh nonces: a recorded upgrade replayed to a node yields a
  * connection whose frames the replaying side cannot sign.
  */
-export function streamKeys(secret: string, clientNonce: string, serverNonce: string): { toServer: Buffer; toClient: Buffer } {
+export interface StreamKeys {
+  toServer: Buffer;
+  toClient: Buffer;
+}
+
+export function streamKeys(secret: string, clientNonce: string, serverNonce: string): StreamKeys {
   const key = (direction: string) => createHmac('sha256', secret).update(['stream', direction, clientNonce, serverNonce].join('\n')).digest();
   return { toServer: key('to-server'), toClient: key('to-client') };
 }

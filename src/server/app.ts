@@ -81,7 +81,7 @@ export function buildServer(services: NodeServices, options: ServerOptions) {
     // Coercion would turn a tombstone's null into "" and accept malformed messages.
     ajv: { customOptions: { coerceTypes: false } },
     // Errors fastify raises before routing (a malformed URL) get the same one-line body as ours.
-    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, error.message.split('\n')[0] ?? 'Bad request'),
+    frameworkErrors: (error, _request, reply) => sendError(reply, error.statusCode ?? 400, oneLine(error, 'Bad request')),
     // Typed as the plain HTTP server either way: the routes cannot tell.
     ...((options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}) as object),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -5,11 +5,11 @@
 // instead of one HTTP exchange per batch: no headers to parse, no per-request
 // signatures and hashes, and a single long-lived socket per peer pair.
 import { randomBytes } from 'node:crypto';
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AUTH_HEADER, NONCE_HEADER, checkRequestHeaders, signResponse, streamKeys, verifyRequest } from '../security/cluster-auth.js';
+import { AUTH_HEADER, NONCE_HEADER, checkRequestHeaders, signResponse, streamKeys, verifyRequest, type StreamKeys } from '../security/cluster-auth.js';
 import { PEER_STREAM_PATH, PEER_STREAM_PROTOCOL } from '../protocol/paths.js';
 import { StreamRequest, checker } from '../protocol/schemas.js';
 import { FrameReader, FrameWriter, sendFrame } from '../transport/frames.js';
@@ -35,11 +35,12 @@ interface CompiledRoute {
 }
 
 /** Refuses an upgrade with an ordinary HTTP answer and closes the socket. */
-function refuse(socket: Duplex, status: number, error: string): void {
+function refuse(socket: Duplex, status: number, error: string): null {
   const body = JSON.stringify({ error });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  return null;
 }
 
 /** Serves peer streams on `server`'s upgrades; `close` ends every open stream (a server's close waits for them). */
@@ -47,58 +48,14 @@ export function servePeerStreams(server: Server, routes: readonly InternalRoute[
   const table = new Map<string, CompiledRoute>(routes.map((route) => [route.path, { route, check: TypeCompiler.Compile(route.body) }]));
   const open = new Set<Duplex>();
 
-  server.on('upgrade', (request, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (request.url !== PEER_STREAM_PATH || request.headers.upgrade !== PEER_STREAM_PROTOCOL) return refuse(socket, 404, `No such endpoint: upgrade of ${request.url}`);
-    const problem = checkRequestHeaders(request.headers);
-    if (problem) return refuse(socket, 401, problem);
-    const clientNonce = request.headers[NONCE_HEADER];
-    if (typeof clientNonce !== 'string' || !NONCE.test(clientNonce)) return refuse(socket, 400, `${NONCE_HEADER} must be 64 hex digits`);
-    const requestMac = verifyRequest(options.secret, 'GET', PEER_STREAM_PATH, request.headers, clientNonce);
-    if (!requestMac) return refuse(socket, 403, "Request is not signed with this cluster's secret");
-
-    const serverNonce = randomBytes(32).toString('hex');
-    const keys = streamKeys(options.secret, clientNonce, serverNonce);
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${PEER_STREAM_PROTOCOL}\r\n` +
-        `${NONCE_HEADER}: ${serverNonce}\r\n${AUTH_HEADER}: ${signResponse(options.secret, requestMac, 101, serverNonce)}\r\n\r\n`,
-    );
+    const keys = acceptUpgrade(request, socket, options.secret);
+    if (!keys) return;
     open.add(socket);
     socket.on('close', () => open.delete(socket));
     // An HTTP server's upgraded connection is its TCP (or TLS) socket.
-    (socket as Socket).setNoDelay(true);
-    const reader = new FrameReader(keys.toServer, options.maxPayloadBytes + ENVELOPE_BYTES);
-    const writer = new FrameWriter(keys.toClient);
-
-    const answer = async (payload: string) => {
-      let message: unknown;
-      try {
-        message = JSON.parse(payload);
-      } catch {
-        message = null;
-      }
-      // Only a member sends signed frames: one that breaks the protocol is a bug on its side, and the stream is ended.
-      if (!isStreamRequest(message)) {
-        options.logger.warn({ peer: request.socket.remoteAddress }, 'malformed frame on a peer stream: closing it');
-        socket.destroy();
-        return;
-      }
-      const reply = await dispatch(table, message, options.logger);
-      if (!socket.destroyed) sendFrame(socket, writer.encode(JSON.stringify({ id: message.id, status: reply.status, body: reply.body })));
-    };
-    const receive = (chunk: Buffer) => {
-      let payloads: string[];
-      try {
-        payloads = reader.push(chunk);
-      } catch (error) {
-        options.logger.warn({ peer: request.socket.remoteAddress, err: oneLine(error) }, 'bad frame on a peer stream: closing it');
-        socket.destroy();
-        return;
-      }
-      for (const payload of payloads) void answer(payload);
-    };
-    socket.on('data', receive);
-    if (head.length > 0) receive(head);
+    serveFrames(socket as Socket, head, keys, table, options);
   });
 
   return {
@@ -107,6 +64,60 @@ export function servePeerStreams(server: Server, routes: readonly InternalRoute[
       open.clear();
     },
   };
+}
+
+/** Answers the upgrade: the stream's keys when the peer proved it holds the secret, null when refused (and closed). */
+function acceptUpgrade(request: IncomingMessage, socket: Duplex, secret: string): StreamKeys | null {
+  if (request.url !== PEER_STREAM_PATH || request.headers.upgrade !== PEER_STREAM_PROTOCOL) return refuse(socket, 404, `No such endpoint: upgrade of ${request.url}`);
+  const problem = checkRequestHeaders(request.headers);
+  if (problem) return refuse(socket, 401, problem);
+  const clientNonce = request.headers[NONCE_HEADER];
+  if (typeof clientNonce !== 'string' || !NONCE.test(clientNonce)) return refuse(socket, 400, `${NONCE_HEADER} must be 64 hex digits`);
+  const requestMac = verifyRequest(secret, 'GET', PEER_STREAM_PATH, request.headers, clientNonce);
+  if (!requestMac) return refuse(socket, 403, "Request is not signed with this cluster's secret");
+  const serverNonce = randomBytes(32).toString('hex');
+  socket.write(
+    `HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${PEER_STREAM_PROTOCOL}\r\n` +
+      `${NONCE_HEADER}: ${serverNonce}\r\n${AUTH_HEADER}: ${signResponse(secret, requestMac, 101, serverNonce)}\r\n\r\n`,
+  );
+  return streamKeys(secret, clientNonce, serverNonce);
+}
+
+/** Reads requests from an accepted stream and writes each answer when it is ready. */
+function serveFrames(socket: Socket, head: Buffer, keys: StreamKeys, table: Map<string, CompiledRoute>, options: PeerStreamOptions): void {
+  socket.setNoDelay(true);
+  const reader = new FrameReader(keys.toServer, options.maxPayloadBytes + ENVELOPE_BYTES);
+  const writer = new FrameWriter(keys.toClient);
+  // Only a member sends signed frames: one that breaks the protocol is a bug on its side, and the stream is ended.
+  const close = (why: string, err?: string) => {
+    options.logger.warn({ peer: socket.remoteAddress, ...(err ? { err } : {}) }, `${why} on a peer stream: closing it`);
+    socket.destroy();
+  };
+  const answer = async (payload: string) => {
+    const message = parseJson(payload);
+    if (!isStreamRequest(message)) return close('malformed frame');
+    const reply = await dispatch(table, message, options.logger);
+    if (!socket.destroyed) sendFrame(socket, writer.encode(JSON.stringify({ id: message.id, status: reply.status, body: reply.body })));
+  };
+  const receive = (chunk: Buffer) => {
+    let payloads: string[];
+    try {
+      payloads = reader.push(chunk);
+    } catch (error) {
+      return close('bad frame', oneLine(error));
+    }
+    for (const payload of payloads) void answer(payload);
+  };
+  socket.on('data', receive);
+  if (head.length > 0) receive(head);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 async function dispatch(table: Map<string, CompiledRoute>, request: StreamRequest, logger: Logger): Promise<InternalAnswer> {

@@ -63,6 +63,11 @@ function ageKey(at: number, id: string): string {
   return `${String(at).padStart(15, '0')}|${id}`;
 }
 
+/** Entries in a database, from LMDB's own statistics: counting keys would walk them all. */
+function entryCount(db: Database<unknown, string>): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}
+
 export class ReplicaStore implements ReplicaStorage {
   private readonly watchers: ((keys: readonly string[]) => void)[] = [];
   private maxTerm: number;
@@ -81,7 +86,7 @@ export class ReplicaStore implements ReplicaStorage {
     private readonly unlock: () => void,
   ) {
     this.maxTerm = (meta.get(MAX_TERM_KEY) as number | undefined) ?? 0;
-    this.requestCount = (requests.getStats() as { entryCount: number }).entryCount;
+    this.requestCount = entryCount(requests);
   }
 
   /** Opens (or creates) the store in `dir`; a clear StorageError when the folder is not usable. */
@@ -146,7 +151,7 @@ export class ReplicaStore implements ReplicaStorage {
 
   /** From the database's own statistics: counting keys would walk every record on each metrics scrape. */
   count(): number {
-    return (this.records.getStats() as { entryCount: number }).entryCount;
+    return entryCount(this.records);
   }
 
   /** Bytes of the data file in use (LMDB's pages up to the last one written), for metrics. */
@@ -254,7 +259,7 @@ export class ReplicaStore implements ReplicaStorage {
 
   /** Asked with every gossip message, so read from the statistics, not counted. */
   hintCount(): number {
-    return (this.hints.getStats() as { entryCount: number }).entryCount;
+    return entryCount(this.hints);
   }
 
   async dropHints(hints: readonly { owner: string; key: string }[]): Promise<void> {

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { NodeId } from '../protocol/schemas.js';
 import { StreamResponse, checker } from '../protocol/schemas.js';
 import { PEER_STREAM_PATH, PEER_STREAM_PROTOCOL } from '../protocol/paths.js';
-import { AUTH_HEADER, NONCE_HEADER, signRequest, streamKeys, verifyResponse } from '../security/cluster-auth.js';
+import { AUTH_HEADER, NONCE_HEADER, signRequest, streamKeys, verifyResponse, type StreamKeys } from '../security/cluster-auth.js';
 import { parseAddress } from '../common/address.js';
 import { FrameReader, FrameWriter, sendFrame } from './frames.js';
 
@@ -108,7 +108,7 @@ export class PeerConnection {
     this.ended(this);
   }
 
-  private open(socket: Socket, head: Buffer, keys: { toServer: Buffer; toClient: Buffer }): void {
+  private open(socket: Socket, head: Buffer, keys: StreamKeys): void {
     if (this.failure) {
       socket.destroy();
       return;
