@@ -136,6 +136,27 @@ describe('a peer request', () => {
     }
   });
 
+  it('a 101 not signed with the secret is refused: nothing is sent on that stream', async () => {
+    let framesReceived = 0;
+    const upgraded = new Set<Socket>();
+    const server = createServer((_request, response) => response.writeHead(404).end());
+    server.on('upgrade', (_request, socket: Socket) => {
+      upgraded.add(socket);
+      socket.on('data', () => framesReceived++);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: warehouse13-frames/1\r\nx-warehouse-nonce: ${'ab'.repeat(32)}\r\nx-warehouse-auth: ${'00'.repeat(32)}\r\n\r\n`);
+    });
+    const peer = await listening(server, () => upgraded.forEach((socket) => socket.destroy()));
+    try {
+      const error = await client.post(peer.id, REPLICA_READ_PATH, { keys: [] }, isReadResponse).catch((failure: unknown) => failure);
+      assert.ok(error instanceof UnauthenticatedAnswer, String(error));
+      assert.equal(error.message, `${peer.id}${REPLICA_READ_PATH}: HTTP 101 not signed with this cluster's secret`);
+      assert.equal(framesReceived, 0);
+    } finally {
+      client.forget(peer.id);
+      await peer.close();
+    }
+  });
+
   it('a peer with another secret is refused, but counts as answering', async () => {
     const peer = await streamPeer([readAtOnce], 'another-secret-of-another-cluster');
     try {

@@ -12,7 +12,7 @@ import { Type } from '@sinclair/typebox';
 import { servePeerStreams } from '../../src/server/peer-streams.js';
 import type { InternalRoute } from '../../src/server/internal-routes.js';
 import { FrameReader, FrameWriter } from '../../src/transport/frames.js';
-import { AUTH_HEADER, NONCE_HEADER, signRequest, streamKeys } from '../../src/security/cluster-auth.js';
+import { AUTH_HEADER, NONCE_HEADER, signRequest, streamKeys, verifyResponse } from '../../src/security/cluster-auth.js';
 import { PEER_STREAM_PATH, PEER_STREAM_PROTOCOL } from '../../src/protocol/paths.js';
 import { BadPeerRequest } from '../../src/security/peer-payloads.js';
 import { createLogger } from '../../src/common/logger.js';
@@ -79,7 +79,7 @@ describe('peer streams, the server side', () => {
       while (!received.some((message) => (message as { id: number }).id === id)) await once(socket, 'data');
       return received.find((message) => (message as { id: number }).id === id);
     };
-    return { socket, writer, ask, closed };
+    return { socket, writer, ask, closed, upgrade: answer, requestMac: headers[AUTH_HEADER] };
   }
 
   it('refuses an upgrade without the secret, with another one, elsewhere or with a bad nonce, in one line', async () => {
@@ -100,7 +100,9 @@ describe('peer streams, the server side', () => {
 
   it('answers a member, and signs the upgrade so the member can trust it', async () => {
     const stream = await member();
-    assert.equal(typeof stream.socket, 'object');
+    const { upgrade: accepted, requestMac } = stream;
+    assert.ok(verifyResponse(SECRET, requestMac, 101, accepted.headers[NONCE_HEADER] as string, accepted.headers[AUTH_HEADER]), 'the 101 is signed over its nonce');
+    assert.ok(!verifyResponse('not-the-secret-of-this-cluster', requestMac, 101, accepted.headers[NONCE_HEADER] as string, accepted.headers[AUTH_HEADER]));
     assert.deepEqual(await stream.ask(1, '/echo', { n: 7 }), { id: 1, status: 200, body: { n: 7 } });
     stream.socket.destroy();
   });
