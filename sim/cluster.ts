@@ -236,7 +236,7 @@ export class SimCluster {
     );
     this.repairs.push(process.repair);
     process.coordinator = new Coordinator(
-      { self: node.id, replicationFactor: this.options.replicationFactor, term: () => this.durableTerm(node, membership), aliveNodes },
+      { self: node.id, replicationFactor: this.options.replicationFactor, term: () => this.durableTerm(node, membership), aliveNodes, readLease: () => membership.readLease() },
       node.store,
       new ReplicaBatcher(peers),
       logger,

@@ -113,6 +113,10 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     return this.machine.aliveNodes();
   }
 
+  readLease(): number | null {
+    return this.machine.readLease(this.options.clock.now());
+  }
+
   aliveIds(): readonly NodeId[] {
     return this.machine.aliveIds();
   }
@@ -168,7 +172,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
   }
 
   private send(messages: readonly Outgoing[]): void {
-    for (const { to, gossip } of messages) {
+    for (const { to, gossip, at } of messages) {
       this.transport.exchange(to, this.withRepair(gossip)).then(
         (answer) => {
           // Only the node at an address speaks for it: an answer naming another id proves nothing.
@@ -176,7 +180,7 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
             this.options.logger.warn({ peer: to, claims: answer.from.id }, 'a peer answered under another id');
             return;
           }
-          this.machine.receive(this.options.clock.now(), answer);
+          this.machine.receive(this.options.clock.now(), answer, true, at);
           this.flush();
         },
         (error: Error) => {

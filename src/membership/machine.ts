@@ -39,7 +39,16 @@ export type MembershipEvent =
 export interface Outgoing {
   to: NodeId;
   gossip: Gossip;
+  /** When it left (the machine's clock): an answer to it renews the read lease from this time. */
+  at: number;
 }
+
+/**
+ * The read lease lasts this share of the failure timeout from the gossip a
+ * peer answered: a peer drops its leader only after a full failure timeout
+ * without hearing it, and the rest covers clocks that run at different rates.
+ */
+const LEASE_SHARE = 0.8;
 
 export type ReceiveResult = { accepted: true } | { accepted: false; reason: string };
 
@@ -95,6 +104,10 @@ export class Membership {
   private aliveIdList: NodeId[] | null = null;
   private outbox: Outgoing[] = [];
   private events: MembershipEvent[] = [];
+  /** Per alive peer, when the newest gossip it answered naming us its leader in our term left. */
+  private readonly promises = new Map<NodeId, number>();
+  /** Changes whenever the lease may have lapsed or the membership or term changed: see `readLease`. */
+  private leaseEpoch = 0;
 
   constructor(
     private readonly config: MembershipConfig,
@@ -131,8 +144,8 @@ export class Membership {
     if (now - this.lastBroadcast >= this.config.heartbeatIntervalMs) {
       this.lastBroadcast = now;
       const gossip = this.gossip();
-      for (const to of this.peers.keys()) this.outbox.push({ to, gossip });
-      for (const to of this.departed.keys()) this.outbox.push({ to, gossip });
+      for (const to of this.peers.keys()) this.outbox.push({ to, gossip, at: now });
+      for (const to of this.departed.keys()) this.outbox.push({ to, gossip, at: now });
     }
   }
 
@@ -140,9 +153,10 @@ export class Membership {
    * Gossip received from a peer, as a request or as the answer to ours.
    * `fromItsAddress`: it is the answer of the node at `from.id` itself. A
    * request only names its sender: an id it names is contacted, and counted
-   * alive once it answers there.
+   * alive once it answers there. `answerTo`: when the gossip of ours that
+   * this answers left.
    */
-  receive(now: number, gossip: Gossip, fromItsAddress = true): ReceiveResult {
+  receive(now: number, gossip: Gossip, fromItsAddress = true, answerTo?: number): ReceiveResult {
     if (gossip.replicationFactor !== this.config.replicationFactor) {
       return { accepted: false, reason: replicationFactorMismatch(this.config.replicationFactor, gossip.replicationFactor) };
     }
@@ -164,7 +178,10 @@ export class Membership {
       this.clusterId = gossip.clusterId;
       this.events.push({ type: 'cluster', id: gossip.clusterId });
     }
-    if (!peer || peer.lastHeard === null) this.events.push({ type: 'node-up', node: from });
+    if (!peer || peer.lastHeard === null) {
+      this.events.push({ type: 'node-up', node: from });
+      this.breakLease();
+    }
     if (!peer || peer.lastHeard === null || peer.info?.joined !== from.joined) this.forgetAlive();
     this.peers.set(from.id, { info: from, lastHeard: now, learned: peer?.learned ?? now, repair: gossip.repair, term: gossip.term });
     this.departed.delete(from.id);
@@ -184,7 +201,45 @@ export class Membership {
     } else if (gossip.leader !== null && this.leader === null) {
       this.leaderNamed = true;
     }
+    if (answerTo !== undefined && this.promisesUs(gossip)) this.promises.set(from.id, Math.max(this.promises.get(from.id) ?? answerTo, answerTo));
     return { accepted: true };
+  }
+
+  /**
+   * The leader's read lease: an epoch while no other node can be serving as
+   * leader to any node this one counts alive, null otherwise. Each alive
+   * peer answered our gossip naming us its leader in our term and listing us
+   * alive; from then on it elects or follows no one else before a failure
+   * timeout without hearing us, which the lease ends before. The epoch
+   * changes with every membership change, term change and observed lapse,
+   * so "the same epoch" means "no other leader in between" for everything
+   * this node can see: a copy it wrote itself in this epoch is still the
+   * newest. A leader outside this node's view (the other side of a partition
+   * that outlasted the failure timeout) is not covered, as reads that ask
+   * every owner do not see its writes either.
+   */
+  readLease(now: number): number | null {
+    if (this.leader !== this.self) return null;
+    const lasts = this.config.failureTimeoutMs * LEASE_SHARE;
+    for (const [id, peer] of this.peers) {
+      if (peer.lastHeard === null) continue;
+      const promised = this.promises.get(id);
+      if (promised === undefined || now - promised >= lasts) {
+        this.leaseEpoch++;
+        return null;
+      }
+    }
+    return this.leaseEpoch;
+  }
+
+  private promisesUs(answer: Gossip): boolean {
+    return this.leader === this.self && answer.leader === this.self && answer.term === this.term && answer.nodes.some((node) => node.id === this.self);
+  }
+
+  /** Promises were made to an earlier state: a new term or view starts the lease over. */
+  private breakLease(): void {
+    this.leaseEpoch++;
+    this.promises.clear();
   }
 
   /** Outputs since the last call: gossip to send and membership events. */
@@ -296,8 +351,10 @@ export class Membership {
   private drop(id: NodeId, peer: Peer, now: number): void {
     this.peers.delete(id);
     this.departed.set(id, now);
-    if (peer.lastHeard !== null) this.forgetAlive();
-    if (peer.lastHeard !== null) this.events.push({ type: 'node-down', node: id });
+    if (peer.lastHeard === null) return;
+    this.forgetAlive();
+    this.events.push({ type: 'node-down', node: id });
+    this.breakLease();
   }
 
   /** However many ids gossip names, this node tracks a bounded number. */
@@ -334,6 +391,7 @@ export class Membership {
   /** Terms only go up: a lower one would let a restarted leader's versions lose to older writes. */
   private raiseTerm(term: number): void {
     invariant(term >= this.term, () => `term would go down from ${this.term} to ${term}`);
+    if (term > this.term) this.breakLease();
     this.term = term;
   }
 
@@ -342,6 +400,7 @@ export class Membership {
     this.raiseTerm(term);
     if (previous === leader) return;
     this.leader = leader;
+    this.breakLease();
     this.events.push({ type: 'leader', leader, term, previous });
   }
 }

@@ -22,6 +22,12 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   durableTerm(): Promise<number>;
   /** Alive nodes, this one included, in join order. */
   aliveNodes(): readonly NodeInfo[];
+  /**
+   * While this leader may answer a read from a copy it wrote itself: an
+   * epoch that changes whenever another leader could have come in between;
+   * otherwise null (always null in the consistent mode, whose reads repair).
+   */
+  readLease(): number | null;
   /** The ids of `aliveNodes()`, same order. */
   aliveIds(): readonly NodeId[];
   /** Every other node this one knows of, dropped ones included (the dashboard's node list). */

@@ -103,6 +103,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     repairTotals: () => repair.totals,
     records: () => store.count(),
     storageBytes: () => store.sizeBytes(),
+    ownCopyReads: () => coordinator.ownCopyReads,
   });
   const peers = new PeerClient({
     timeoutMs: config.requestTimeoutMs,
@@ -184,7 +185,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     } else repair.trigger();
   });
   const coordinator = new Coordinator(
-    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds },
+    { self: self.id, replicationFactor: config.replicationFactor, term: () => membership.durableTerm(), aliveNodes: aliveIds, readLease: () => membership.readLease() },
     store,
     new ReplicaBatcher(peers),
     logger,

@@ -23,6 +23,7 @@ export interface MetricSources {
   repairTotals(): RepairTotals;
   records(): number;
   storageBytes(): number;
+  ownCopyReads(): number;
 }
 
 /** A counter whose total is kept elsewhere (a plain number in its owner). */
@@ -106,6 +107,7 @@ export class NodeMetrics {
     gauge(registry, 'warehouse_hints_pending', 'Writes kept for an unreachable owner', () => sources.repair().hintsPending);
     gauge(registry, 'warehouse_storage_records', 'Records (documents and tombstones) in this node\'s store', () => sources.records());
     gauge(registry, 'warehouse_storage_size_bytes', 'Bytes of the data file in use', () => sources.storageBytes());
+    mirroredCounter(registry, 'warehouse_reads_from_own_copy_total', 'Reads the leader answered from its own copy under its read lease, asking no other node', () => sources.ownCopyReads());
     mirroredCounter(registry, 'warehouse_anti_entropy_rounds_total', 'Repair passes (anti-entropy rounds) completed', () => sources.repairTotals().rounds);
     new Counter({
       name: 'warehouse_repaired_keys_total',

@@ -25,6 +25,8 @@ export interface ClusterView {
   term(): Promise<number>;
   /** Alive node ids, the leader included. */
   aliveNodes(): readonly NodeId[];
+  /** The leader's read lease epoch, null without one (MembershipSource.readLease). */
+  readLease(): number | null;
 }
 
 export interface WriteRequest {
@@ -66,10 +68,16 @@ interface View {
 
 /** A write refused by a replica holding a newer version is re-versioned above it this many times, then 503. */
 const MAX_WRITE_ATTEMPTS = 3;
-/** Keys whose last version this leader remembers (for answering with a silent owner); oldest forgotten first. */
+/** Keys whose last version this leader remembers (for answering with a silent owner, and from its own copy); oldest forgotten first. */
 const ISSUED_MEMORY = 100_000;
 /** Background read repairs in flight at most; beyond it a read repairs nothing and anti-entropy catches up. */
 const MAX_READ_REPAIRS = 256;
+
+interface Issued {
+  version: Version;
+  /** The read lease epoch the write was acknowledged in; null until it is, or when there was none. */
+  lease: number | null;
+}
 
 interface Placement {
   owners: NodeId[];
@@ -79,8 +87,10 @@ interface Placement {
 
 export class Coordinator {
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly issued = new Map<string, Version>();
+  private readonly issued = new Map<string, Issued>();
   private readRepairs = 0;
+  /** Reads answered from this leader's own copy (ownCopy), for the metrics. */
+  ownCopyReads = 0;
   private announcement: { term: number; done: Promise<void> } | null = null;
 
   constructor(
@@ -104,6 +114,8 @@ export class Coordinator {
   }
 
   async read(key: string): Promise<ReadOutcome> {
+    const own = this.ownCopy(key);
+    if (own) return own;
     const view = await this.view();
     try {
       return await this.readIn(view, key);
@@ -132,6 +144,23 @@ export class Coordinator {
     }
     if (decision.kind === 'not-found') return { found: false };
     return { found: true, value: decision.record.value, version: decision.record.version };
+  }
+
+  /**
+   * A read answered without asking anyone. Every acknowledged write went
+   * through a leader, and every leader since this one gave the key its last
+   * version would have changed the read lease's epoch (see
+   * Membership.readLease): when our copy is that version and the epoch is
+   * the same, no owner can hold anything newer. Only the gossip mode holds
+   * such a lease; the consistent mode's reads always repair every owner.
+   */
+  private ownCopy(key: string): ReadOutcome | undefined {
+    const issued = this.issued.get(key);
+    if (issued?.lease == null || issued.lease !== this.cluster.readLease()) return undefined;
+    const record = this.store.record(key);
+    if (!record || compareVersions(record.version, issued.version) !== 0) return undefined;
+    this.ownCopyReads++;
+    return record.value === null ? { found: false } : { found: true, value: record.value, version: record.version };
   }
 
   private async writeNow(key: string, request: WriteRequest): Promise<WriteOutcome> {
@@ -168,13 +197,14 @@ export class Coordinator {
       throw new UnavailableError(`A newer term (${decision.above[0]}) holds this key; the cluster is electing`);
     }
     if (decision.above) this.clock.observe(decision.above[1]);
+    const lease = this.cluster.readLease();
     const record: ReplicaRecord = {
       key,
       version: [survey.term, this.clock.next(), this.cluster.self],
       value,
       ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
     };
-    this.remember(key, record.version);
+    const issued = this.remember(key, record.version);
     const fanout = await this.fanOut(record, placement, survey.term);
     if (fanout.beatenBy) {
       this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
@@ -185,6 +215,7 @@ export class Coordinator {
     if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
     const short = this.strict ? strictFanoutProblem(fanout, placement.owners.length) : null;
     if (short) throw new UnavailableError(short);
+    issued.lease = lease;
     return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
   }
 
@@ -253,7 +284,7 @@ export class Coordinator {
       others: otherAnswers.map((answer) => answer?.record),
       known,
       term,
-      lastIssued: this.issued.get(key),
+      lastIssued: this.issued.get(key)?.version,
     };
   }
 
@@ -277,10 +308,12 @@ export class Coordinator {
     return { owners, rest: ranked.slice(replicationFactor) };
   }
 
-  private remember(key: string, version: Version): void {
+  private remember(key: string, version: Version): Issued {
+    const issued: Issued = { version, lease: null };
     this.issued.delete(key);
-    this.issued.set(key, version);
+    this.issued.set(key, issued);
     if (this.issued.size > ISSUED_MEMORY) this.issued.delete(this.issued.keys().next().value!);
+    return issued;
   }
 
   /** Runs `task` after every earlier task for the same key has settled. */

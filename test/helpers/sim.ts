@@ -50,8 +50,8 @@ export interface SimNode {
 
 type Pending =
   | { at: number; seq: number; kind: 'tick'; node: NodeId; incarnation: number }
-  | { at: number; seq: number; kind: 'request'; from: NodeId; to: NodeId; gossip: Gossip }
-  | { at: number; seq: number; kind: 'answer'; from: NodeId; to: NodeId; gossip: Gossip; requesterIncarnation: number };
+  | { at: number; seq: number; kind: 'request'; from: NodeId; to: NodeId; gossip: Gossip; sentAt: number }
+  | { at: number; seq: number; kind: 'answer'; from: NodeId; to: NodeId; gossip: Gossip; requesterIncarnation: number; answerTo: number };
 
 /** Pending without its sequence number, distributed over the union. */
 type Unsequenced = Pending extends infer P ? (P extends Pending ? Omit<P, 'seq'> : never) : never;
@@ -116,6 +116,8 @@ export class Simulation {
   now: number;
   readonly nodes = new Map<NodeId, SimNode>();
   readonly stats = { sent: 0, delivered: 0, dropped: 0, cut: 0, toCrashed: 0 };
+  /** Called after every tick and delivery: where a test checks an invariant at every step. */
+  afterStep: (() => void) | null = null;
   /** Every membership event of every node, as text, for replay comparisons. */
   readonly history: string[] = [];
 
@@ -243,7 +245,7 @@ export class Simulation {
   /** Advances the virtual clock by `ms`, processing everything due on the way. */
   run(ms: number): void {
     const end = this.now + ms;
-    for (let next = this.queue.peek(); next && next.at <= end; next = this.queue.peek()) this.process(this.queue.pop()!);
+    for (let next = this.queue.peek(); next && next.at <= end; next = this.queue.peek()) this.step(this.queue.pop()!);
     this.now = end;
   }
 
@@ -257,7 +259,7 @@ export class Simulation {
     const end = start + maxMs;
     if (predicate()) return 0;
     for (let next = this.queue.peek(); next && next.at <= end; next = this.queue.peek()) {
-      this.process(this.queue.pop()!);
+      this.step(this.queue.pop()!);
       if (predicate()) return this.now - start;
     }
     this.now = end;
@@ -340,6 +342,11 @@ export class Simulation {
     this.schedule({ at: this.now, kind: 'tick', node: node.info.id, incarnation: node.incarnation });
   }
 
+  private step(item: Pending): void {
+    this.process(item);
+    this.afterStep?.();
+  }
+
   private schedule(item: Unsequenced): void {
     this.queue.push({ ...item, seq: this.seq++ });
   }
@@ -366,7 +373,7 @@ export class Simulation {
     this.stats.delivered++;
     if (item.kind === 'answer') {
       // The driver ignores the result of receiving an answer.
-      target.machine.receive(this.now, item.gossip);
+      target.machine.receive(this.now, item.gossip, true, item.answerTo);
       this.flush(target);
       return;
     }
@@ -379,11 +386,13 @@ export class Simulation {
       return;
     }
     const requester = this.nodes.get(item.from);
-    this.send({ kind: 'answer', from: item.to, to: item.from, gossip: answer, requesterIncarnation: requester?.incarnation ?? -1 });
+    this.send({ kind: 'answer', from: item.to, to: item.from, gossip: answer, requesterIncarnation: requester?.incarnation ?? -1, answerTo: item.sentAt });
   }
 
   private send(
-    message: { kind: 'answer'; from: NodeId; to: NodeId; gossip: Gossip; requesterIncarnation: number } | { kind: 'request'; from: NodeId; to: NodeId; gossip: Gossip },
+    message:
+      | { kind: 'answer'; from: NodeId; to: NodeId; gossip: Gossip; requesterIncarnation: number; answerTo: number }
+      | { kind: 'request'; from: NodeId; to: NodeId; gossip: Gossip; sentAt: number },
   ): void {
     this.stats.sent++;
     if (this.options.dropRate > 0 && this.rng() < this.options.dropRate) {
@@ -405,7 +414,7 @@ export class Simulation {
     const machine = node.machine;
     if (!machine) return;
     const { messages, events } = machine.drain();
-    for (const { to, gossip } of messages) this.send({ kind: 'request', from: node.info.id, to, gossip });
+    for (const { to, gossip, at } of messages) this.send({ kind: 'request', from: node.info.id, to, gossip, sentAt: at });
     if (events.length === 0) return;
     for (const event of events) {
       node.events.push({ at: this.now, event });

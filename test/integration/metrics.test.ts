@@ -10,6 +10,7 @@ import { allocatePorts } from '../../src/local-cluster/ports.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { fastCluster, http, makeKeys, nodeIds, withLogs } from '../helpers/integration.js';
 import { METRICS_PATH, documentPath } from '../../src/protocol/paths.js';
+import { waitFor } from '../../src/local-cluster/wait.js';
 
 // Ascending, so LEADER sorts first and leads.
 const PORTS = await allocatePorts(3);
@@ -57,6 +58,7 @@ const EXPECTED: Record<string, string> = {
   warehouse_storage_size_bytes: 'gauge',
   warehouse_anti_entropy_rounds_total: 'counter',
   warehouse_repaired_keys_total: 'counter',
+  warehouse_reads_from_own_copy_total: 'counter',
   nodejs_eventloop_lag_seconds: 'gauge',
   process_cpu_seconds_total: 'counter',
   process_resident_memory_bytes: 'gauge',
@@ -122,6 +124,30 @@ describe('metrics (3 nodes, RF 2)', { timeout: 60_000 }, () => {
       assert.ok(stores.reduce((sum, store) => sum + value(store, 'warehouse_storage_records'), 0) >= 2);
       assert.ok(stores.every((store) => value(store, 'warehouse_storage_size_bytes') > 0));
       assert.ok(value(after, 'warehouse_anti_entropy_rounds_total') >= 1);
+    } catch (error) {
+      throw withLogs(cluster, error);
+    }
+  });
+
+  it('the leader answers reads of keys it wrote from its own copy once its followers have renewed its read lease', async () => {
+    try {
+      const keys = makeKeys(11, 6);
+      const url = (k: string) => `http://${LEADER}${documentPath(k)}`;
+      const before = value(await scrape(LEADER), 'warehouse_reads_from_own_copy_total');
+      // Writes acknowledged before the lease is in place (right after the nodes joined) are read from every owner:
+      // write and read until the followers' answers have renewed it.
+      let round = 0;
+      await waitFor(
+        async () => {
+          round++;
+          for (const key of keys) assert.ok([200, 201].includes((await http('PUT', url(key), `{"round": ${round}}`)).status));
+          for (const key of keys) assert.equal((await http('GET', url(key))).text, `{"round": ${round}}`);
+          return value(await scrape(LEADER), 'warehouse_reads_from_own_copy_total') > before;
+        },
+        { timeoutMs: 10_000, message: 'a read from the leader\'s own copy' },
+      );
+      // Followers never hold the lease: they are no leader.
+      assert.equal(value(await scrape(FOLLOWER), 'warehouse_reads_from_own_copy_total'), 0);
     } catch (error) {
       throw withLogs(cluster, error);
     }

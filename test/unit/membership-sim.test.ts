@@ -347,6 +347,103 @@ describe('membership simulation', () => {
     assert.notDeepEqual(story(99).history, story(100).history, 'different seeds should give different timings');
   });
 
+  // ---- (i) the leader's read lease --------------------------------------------------
+
+  /** A lease holder's alive view has no other leader in it: one that would be an owner its own reads do not ask. */
+  function assertLeaseExclusive(sim: Simulation): void {
+    for (const holder of sim.running()) {
+      if (sim.machine(holder).readLease(sim.now) === null) continue;
+      for (const other of sim.view(holder).alive) {
+        if (other === holder || !sim.node(other).machine) continue;
+        assert.ok(!sim.machine(other).status().isLeader, `${holder} holds the read lease while ${other}, which it counts alive, leads (seed ${sim.seed})\n${sim.describe()}`);
+      }
+    }
+  }
+
+  it('(i) the leader holds the read lease while its followers answer; followers never hold one', () => {
+    for (const seed of SEEDS) {
+      const sim = new Simulation({ seed, heartbeatIntervalMs: HEARTBEAT, failureTimeoutMs: TIMEOUT, replicationFactor: 2, dropRate: 0.05 });
+      sim.found(A);
+      assert.notEqual(sim.machine(A).readLease(sim.now), null, 'a node alone holds the lease at once');
+      sim.run(500);
+      sim.join(B, A);
+      sim.run(200);
+      sim.join(C, A);
+      sim.runUntil(() => converged(sim, [A, B, C], [A, B, C]) && sim.machine(A).readLease(sim.now) !== null, 5 * HEARTBEAT, 'the lease with three nodes');
+      const epoch = sim.machine(A).readLease(sim.now);
+      let held = 0;
+      let steps = 0;
+      sim.afterStep = () => {
+        steps++;
+        if (sim.machine(A).readLease(sim.now) === epoch) held++;
+        for (const follower of [B, C]) assert.equal(sim.machine(follower).readLease(sim.now), null, `seed ${seed}`);
+      };
+      sim.run(30_000);
+      // 5 % of the messages are lost, yet one answer per lease period keeps it.
+      assert.equal(held, steps, `the lease lapsed in a healthy cluster (seed ${seed})\n${sim.describe()}`);
+    }
+  });
+
+  it('(i) a leader cut off from its followers loses the lease before either of them elects another leader', () => {
+    for (const seed of SEEDS) {
+      const sim = formCluster(seed);
+      sim.runUntil(() => sim.machine(A).readLease(sim.now) !== null, 2 * HEARTBEAT, 'the lease');
+      const before = sim.machine(A).readLease(sim.now);
+      sim.partition([A], [B, C]);
+      const cut = sim.now;
+      let lapsed: number | null = null;
+      sim.afterStep = () => {
+        if (lapsed === null && sim.machine(A).readLease(sim.now) === null) lapsed = sim.now;
+      };
+      sim.runUntil(() => sim.agreed([B, C])?.leader === C, TIMEOUT + 3 * HEARTBEAT, 'an election on the other side');
+      assert.ok(lapsed !== null, `A still held the lease when C was elected (seed ${seed})\n${sim.describe()}`);
+      assert.ok(lapsed - cut <= TIMEOUT, `seed ${seed}`);
+      // Back together, A follows C; if it ever leads again, its lease is a new one.
+      sim.heal();
+      sim.runUntil(() => converged(sim, [A, B, C]), 5 * HEARTBEAT, 'agreement after healing');
+      assert.equal(sim.machine(A).readLease(sim.now), null, `seed ${seed}`);
+      assert.notEqual(sim.machine(C).readLease(sim.now + HEARTBEAT), before, `seed ${seed}`);
+    }
+  });
+
+  it('(i) an answer naming another leader, another term or leaving us out renews nothing', () => {
+    const machine = new Membership(
+      { self: { id: A, joined: 1 }, replicationFactor: 2, heartbeatIntervalMs: HEARTBEAT, failureTimeoutMs: TIMEOUT, clusterId: null },
+      { now: 0, term: 3, leader: A, peers: [B] },
+    );
+    const answer = (changes: Partial<Gossip>): Gossip => ({
+      cluster: CLUSTER_NAME,
+      from: { id: B, joined: 2 },
+      leader: A,
+      term: 3,
+      replicationFactor: 2,
+      nodes: [
+        { id: A, joined: 1 },
+        { id: B, joined: 2 },
+      ],
+      ...changes,
+    });
+    machine.receive(10, answer({ nodes: [{ id: B, joined: 2 }] }), true, 5);
+    assert.equal(machine.readLease(20), null, 'B does not count us alive yet');
+    machine.receive(30, answer({ leader: null }), true, 25);
+    assert.equal(machine.readLease(40), null, 'B follows no one');
+    machine.receive(40, answer({ term: 2 }), true, 35);
+    assert.equal(machine.readLease(45), null, 'B names us in an older term');
+    machine.receive(50, answer({}), false);
+    assert.equal(machine.readLease(60), null, 'a request is no answer to our gossip');
+    machine.receive(70, answer({}), true, 65);
+    const epoch = machine.readLease(80);
+    assert.notEqual(epoch, null);
+    assert.equal(machine.readLease(65 + TIMEOUT * 0.8 - 1), epoch, 'the lease runs from when our gossip left');
+    assert.equal(machine.readLease(65 + TIMEOUT * 0.8), null, 'and ends before B may drop us');
+    machine.receive(TIMEOUT, answer({}), true, TIMEOUT - 5);
+    const renewed = machine.readLease(TIMEOUT);
+    assert.ok(renewed !== null && renewed !== epoch, 'after a lapse the lease is a new one');
+    machine.receive(TIMEOUT + 10, answer({ term: 4 }), true, TIMEOUT + 5);
+    const next = machine.readLease(TIMEOUT + 20);
+    assert.ok(next !== null && next !== renewed, 'a higher term starts a new one');
+  });
+
   // ---- (h) property: random faults, then agreement --------------------------------
 
   const IDS = ['127.0.0.1:8765', '127.0.0.1:9876', '127.0.0.1:8697', '127.0.0.1:10000', '127.0.0.1:8001'];
@@ -380,6 +477,7 @@ describe('membership simulation', () => {
           sim.join(id, ids[0]!);
         }
         sim.run(2_000);
+        sim.afterStep = () => assertLeaseExclusive(sim);
         const start = sim.now;
         for (const f of [...faults].sort((x, y) => x.at - y.at)) {
           sim.run(start + f.at - sim.now);
