@@ -9,7 +9,7 @@
 import type { NodeId, NodeInfo, ReplicaRecord, Version } from '../src/protocol/schemas.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/storage/memory-store.js';
 import { ReplicaBatcher } from '../src/replication/batcher.js';
-import { Coordinator } from '../src/replication/coordinator.js';
+import { Coordinator, type ReadOutcome } from '../src/replication/coordinator.js';
 import { RepairService, type RepairTotals } from '../src/replication/repair.js';
 import { replicaEndpoints } from '../src/replication/endpoints.js';
 import { HybridClock, compareVersions } from '../src/replication/version.js';
@@ -351,6 +351,27 @@ export class SimCluster {
         this.violations.push(`${node.id} dropped the newest copy of ${key} (${version.join('.')}); the newest elsewhere is ${elsewhere ? elsewhere.version.join('.') : 'none'}`);
       }
     }
+  }
+
+  /**
+   * A read through `leader`. One it answered from its own copy under its read
+   * lease must miss no newer copy on any node it counts alive: asking every
+   * owner would have found that one. (The own-copy path runs before the
+   * read's first await, so the counter has moved by the time read() returns.)
+   */
+  read(leader: NodeProcess, key: string): Promise<ReadOutcome> {
+    const before = leader.coordinator.ownCopyReads;
+    const answer = leader.coordinator.read(key);
+    if (leader.coordinator.ownCopyReads > before) {
+      const mine = this.node(leader.node).store.record(key)!;
+      for (const id of leader.membership.aliveIds()) {
+        const held = this.node(id).store.record(key);
+        if (held && compareVersions(held.version, mine.version) > 0) {
+          this.violations.push(`${leader.node} answered ${key} from its own copy (${mine.version.join('.')}) while ${id}, which it counts alive, held ${held.version.join('.')}`);
+        }
+      }
+    }
+    return answer;
   }
 
   /** The newest version of `key` on any node's disk, down or up. */

@@ -117,7 +117,7 @@ export async function runClients(scheduler: Scheduler, cluster: SimCluster, rng:
     op.node = leader.node;
     const request =
       op.f === 'get'
-        ? leader.coordinator.read(op.key)
+        ? cluster.read(leader, op.key)
         : leader.coordinator.write(op.key, { value: op.value, requestId: op.requestId!, ...(op.condition ? { condition: op.condition } : {}) });
     return new Promise<Attempt>((resolve) => {
       const cancel = scheduler.after(options.timeoutMs, () => resolve({ status: 'info', error: 'timed out' }));

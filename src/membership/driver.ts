@@ -8,7 +8,7 @@ import { PeerError, type PeerTransport } from '../transport/peer-client.js';
 import type { Logger } from '../common/logger.js';
 import type { Clock, Timers } from '../common/timers.js';
 import type { Membership, MembershipEvent, Outgoing, PeerView, ReceiveResult } from './machine.js';
-import type { LeaderStatus, MembershipSource } from './source.js';
+import type { LeaderStatus, MembershipSource, ReadLease } from './source.js';
 import { GOSSIP_PATH } from '../protocol/paths.js';
 import { invariant } from '../common/assert.js';
 
@@ -113,8 +113,9 @@ export class MembershipDriver extends EventEmitter<{ event: [MembershipEvent]; r
     return this.machine.aliveNodes();
   }
 
-  readLease(): number | null {
-    return this.machine.readLease(this.options.clock.now());
+  readLease(): ReadLease | null {
+    const epoch = this.machine.readLease(this.options.clock.now());
+    return epoch === null ? null : { epoch, term: this.machine.status().term };
   }
 
   aliveIds(): readonly NodeId[] {

@@ -12,6 +12,14 @@ export interface LeaderStatus {
   isLeader: boolean;
 }
 
+/** The leader's read lease (Membership.readLease). */
+export interface ReadLease {
+  /** Changes whenever another leader could have come in between. */
+  epoch: number;
+  /** The term it is held in. */
+  term: number;
+}
+
 export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent]; rejected: [string] }> {
   readonly mode: MembershipMode;
   /** Announces this node; called once its HTTP server listens. */
@@ -22,12 +30,8 @@ export interface MembershipSource extends EventEmitter<{ event: [MembershipEvent
   durableTerm(): Promise<number>;
   /** Alive nodes, this one included, in join order. */
   aliveNodes(): readonly NodeInfo[];
-  /**
-   * While this leader may answer a read from a copy it wrote itself: an
-   * epoch that changes whenever another leader could have come in between;
-   * otherwise null (always null in the consistent mode, whose reads repair).
-   */
-  readLease(): number | null;
+  /** While this leader may answer a read from a copy it wrote itself; otherwise null (always in the consistent mode, whose reads repair). */
+  readLease(): ReadLease | null;
   /** The ids of `aliveNodes()`, same order. */
   aliveIds(): readonly NodeId[];
   /** Every other node this one knows of, dropped ones included (the dashboard's node list). */

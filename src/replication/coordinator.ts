@@ -13,6 +13,7 @@ import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeF
 import { HybridClock, compareVersions } from './version.js';
 import { strictFanoutProblem, strictSurveyProblem } from './strict.js';
 import type { Fence } from '../coordination/fence.js';
+import type { ReadLease } from '../membership/source.js';
 import type { PlacementHistory } from '../coordination/placement-history.js';
 import type { PlacementTicket } from '../coordination/placement-log.js';
 import { UnavailableError } from '../common/errors.js';
@@ -25,8 +26,8 @@ export interface ClusterView {
   term(): Promise<number>;
   /** Alive node ids, the leader included. */
   aliveNodes(): readonly NodeId[];
-  /** The leader's read lease epoch, null without one (MembershipSource.readLease). */
-  readLease(): number | null;
+  /** The leader's read lease, null without one (MembershipSource.readLease). */
+  readLease(): ReadLease | null;
 }
 
 export interface WriteRequest {
@@ -68,15 +69,17 @@ interface View {
 
 /** A write refused by a replica holding a newer version is re-versioned above it this many times, then 503. */
 const MAX_WRITE_ATTEMPTS = 3;
-/** Keys whose last version this leader remembers (for answering with a silent owner, and from its own copy); oldest forgotten first. */
+/** Keys whose last version this leader remembers (for answering with a silent owner); oldest forgotten first. */
 const ISSUED_MEMORY = 100_000;
 /** Background read repairs in flight at most; beyond it a read repairs nothing and anti-entropy catches up. */
 const MAX_READ_REPAIRS = 256;
 
-interface Issued {
-  version: Version;
-  /** The read lease epoch the write was acknowledged in; null until it is, or when there was none. */
-  lease: number | null;
+/** A read lease as this coordinator saw it first, and whether its own copies can still answer under it. */
+interface LeaseSeen extends ReadLease {
+  /** The clock when this coordinator first saw the lease: every version it issues from then on is above it. */
+  floor: number;
+  /** False once one of its own writes did not land in its own store in this lease. */
+  intact: boolean;
 }
 
 interface Placement {
@@ -87,7 +90,8 @@ interface Placement {
 
 export class Coordinator {
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly issued = new Map<string, Issued>();
+  private readonly issued = new Map<string, Version>();
+  private lease: LeaseSeen | null = null;
   private readRepairs = 0;
   /** Reads answered from this leader's own copy (ownCopy), for the metrics. */
   ownCopyReads = 0;
@@ -147,20 +151,41 @@ export class Coordinator {
   }
 
   /**
-   * A read answered without asking anyone. Every acknowledged write went
-   * through a leader, and every leader since this one gave the key its last
-   * version would have changed the read lease's epoch (see
-   * Membership.readLease): when our copy is that version and the epoch is
-   * the same, no owner can hold anything newer. Only the gossip mode holds
-   * such a lease; the consistent mode's reads always repair every owner.
+   * A read answered without asking anyone. Every acknowledged write goes
+   * through a leader, and while this leader holds its read lease no other
+   * can serve any node it counts alive (Membership.readLease). So a copy in
+   * its own store that it wrote itself under the lease it still holds, after
+   * surveying every alive node, is the newest any owner holds, as long as
+   * each of its later writes landed in its own store too (`intact`) and no
+   * write of the key is in flight (a read must not go back from a version
+   * the survey of a concurrent read may already have returned). Versions
+   * carry the term and the issuing clock, so "written under this lease" is
+   * read from the record itself: no per-key memory, at any data size. Only
+   * the gossip mode holds such a lease; the consistent mode's reads always
+   * repair every owner.
    */
   private ownCopy(key: string): ReadOutcome | undefined {
-    const issued = this.issued.get(key);
-    if (issued?.lease == null || issued.lease !== this.cluster.readLease()) return undefined;
-    const record = this.store.record(key);
-    if (!record || compareVersions(record.version, issued.version) !== 0) return undefined;
+    if (this.queues.has(key)) return undefined;
+    const lease = this.currentLease();
+    if (!lease?.intact || !this.ownCopyUnder(lease, key)) return undefined;
+    const record = this.store.record(key)!;
     this.ownCopyReads++;
     return record.value === null ? { found: false } : { found: true, value: record.value, version: record.version };
+  }
+
+  /** Does our own store hold a version of `key` that this leader issued under `lease`? */
+  private ownCopyUnder(lease: LeaseSeen, key: string): boolean {
+    const version = this.store.get(key)?.version;
+    if (!version) return false;
+    const [term, issuedAt, writer] = version;
+    return writer === this.cluster.self && term === lease.term && issuedAt > lease.floor;
+  }
+
+  private currentLease(): LeaseSeen | null {
+    const lease = this.cluster.readLease();
+    if (!lease) return null;
+    if (this.lease?.epoch !== lease.epoch || this.lease.term !== lease.term) this.lease = { ...lease, floor: this.clock.next(), intact: true };
+    return this.lease;
   }
 
   private async writeNow(key: string, request: WriteRequest): Promise<WriteOutcome> {
@@ -197,15 +222,19 @@ export class Coordinator {
       throw new UnavailableError(`A newer term (${decision.above[0]}) holds this key; the cluster is electing`);
     }
     if (decision.above) this.clock.observe(decision.above[1]);
-    const lease = this.cluster.readLease();
+    const lease = this.currentLease();
     const record: ReplicaRecord = {
       key,
       version: [survey.term, this.clock.next(), this.cluster.self],
       value,
       ...(requestId ? { request: { id: requestId, result: decision.result } } : {}),
     };
-    const issued = this.remember(key, record.version);
+    this.remember(key, record.version);
     const fanout = await this.fanOut(record, placement, survey.term);
+    if (lease && this.ownCopyUnder(lease, key) && compareVersions(this.store.record(key)!.version, record.version) !== 0) {
+      // Our store kept an older version of ours (its write failed, or it stood in for an owner before): it must not answer.
+      lease.intact = false;
+    }
     if (fanout.beatenBy) {
       this.logger.warn({ key, mine: record.version, newer: fanout.beatenBy, attempt }, 'a replica holds a newer version: re-versioning');
       this.clock.observe(fanout.beatenBy[1]);
@@ -215,7 +244,6 @@ export class Coordinator {
     if (fanout.ownersHolding === 0) throw new UnavailableError('Failed to write an entry');
     const short = this.strict ? strictFanoutProblem(fanout, placement.owners.length) : null;
     if (short) throw new UnavailableError(short);
-    issued.lease = lease;
     return { kind: 'written', result: decision.result, replicas: fanout.ownersHolding + fanout.standInsHolding, version: record.version };
   }
 
@@ -284,7 +312,7 @@ export class Coordinator {
       others: otherAnswers.map((answer) => answer?.record),
       known,
       term,
-      lastIssued: this.issued.get(key)?.version,
+      lastIssued: this.issued.get(key),
     };
   }
 
@@ -308,15 +336,13 @@ export class Coordinator {
     return { owners, rest: ranked.slice(replicationFactor) };
   }
 
-  private remember(key: string, version: Version): Issued {
-    const issued: Issued = { version, lease: null };
+  private remember(key: string, version: Version): void {
     this.issued.delete(key);
-    this.issued.set(key, issued);
+    this.issued.set(key, version);
     if (this.issued.size > ISSUED_MEMORY) this.issued.delete(this.issued.keys().next().value!);
-    return issued;
   }
 
-  /** Runs `task` after every earlier task for the same key has settled. */
+  /** Runs `task` after every earlier task for the same key has settled; the key counts as written until the last one has. */
   private serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(key) ?? Promise.resolve()).then(task, task);
     const tail = run.then(
@@ -324,10 +350,10 @@ export class Coordinator {
       () => undefined,
     );
     this.queues.set(key, tail);
-    void tail.then(() => {
+    // Settled only once the key is out of the queue: a read right after the answer may use the own copy.
+    return run.finally(() => {
       if (this.queues.get(key) === tail) this.queues.delete(key);
     });
-    return run;
   }
 
   /** `term`, the fencing token, is required in the consistent mode. */

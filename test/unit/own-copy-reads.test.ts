@@ -1,8 +1,9 @@
 // The leader's reads from its own copy (Coordinator.ownCopy): a two-node
 // cluster in one process, the leader's peer an in-memory replica behind a
 // transport that counts what is asked of it. A read may skip the peer only
-// for a version this leader wrote and acknowledged under the read lease it
-// still holds, and only while its own copy is that version.
+// for a copy the leader wrote under the read lease it still holds, with no
+// write of the key in flight, while every write of its own under that lease
+// landed in its own store.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Coordinator } from '../../src/replication/coordinator.js';
@@ -10,6 +11,7 @@ import { ReplicaBatcher } from '../../src/replication/batcher.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { REPLICA_READ_PATH, REPLICA_WRITE_PATH } from '../../src/protocol/paths.js';
 import type { PeerTransport } from '../../src/transport/peer-client.js';
+import type { ReadLease } from '../../src/membership/source.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 import { createLogger } from '../../src/common/logger.js';
 import { uuid4 } from '../../src/common/random.js';
@@ -25,7 +27,7 @@ function twoNodes() {
   const own = memoryStore();
   const peer = memoryStore();
   const asked = { reads: 0, writes: 0 };
-  let lease: number | null = 1;
+  let lease: ReadLease | null = { epoch: 1, term: 1 };
   /** While set, the peer sits on replica writes until `release`, and calls `arrived` when one comes. */
   let hold: { arrived: () => void; release: Promise<void> } | null = null;
   const transport: PeerTransport = {
@@ -58,7 +60,7 @@ function twoNodes() {
     own,
     asked,
     setLease: (epoch: number | null) => {
-      lease = epoch;
+      lease = epoch === null ? null : { epoch, term: 1 };
     },
     /** Resolves once a replica write reached the peer; the peer answers it when `release` is called. */
     holdWrites: () => {
@@ -85,49 +87,69 @@ describe('reads from the leader\'s own copy', () => {
     assert.equal(coordinator.ownCopyReads, 3);
   });
 
-  it('ask every owner once the lease changed, lapsed, or the own copy is another version', async () => {
-    const { coordinator, own, asked, setLease } = twoNodes();
+  it('ask every owner once the lease changed or lapsed, for a copy written before, by another node, or with a write in flight', async () => {
+    const { coordinator, own, asked, setLease, holdWrites } = twoNodes();
     const key = uuid4(Math.random);
     await coordinator.write(key, { value: '{"a":1}' });
     let reads = asked.reads;
-    const askedPeer = async (what: string) => {
+    const read = async (what: string, fromPeer: boolean) => {
       assert.equal((await coordinator.read(key)).found, true);
-      assert.equal(asked.reads, reads + 1, what);
+      assert.equal(asked.reads, reads + (fromPeer ? 1 : 0), what);
       reads = asked.reads;
     };
+    await read('written under this lease', false);
     setLease(2);
-    await askedPeer('another epoch: another leader may have come in between');
+    await read('another epoch: another leader may have come in between', true);
+    await read('still: the copy was written before this lease', true);
+    await coordinator.write(key, { value: '{"a":2}' });
+    reads = asked.reads;
+    await read('written again under this lease', false);
     setLease(null);
-    await askedPeer('no lease');
+    await read('no lease', true);
     setLease(1);
-    assert.equal((await coordinator.read(key)).found, true);
-    assert.equal(asked.reads, reads, 'the same epoch again');
+    await read('an earlier epoch back is another lease', true);
+    await coordinator.write(key, { value: '{"a":3}' });
+    reads = asked.reads;
+    await read('written under it', false);
     // A newer copy reaches the leader's store from elsewhere (a hand-off, a repair).
     const mine = own.record(key)!;
-    await own.apply([{ ...mine, version: [mine.version[0] + 1, mine.version[1], PEER], value: '{"a":2}' }]);
-    await askedPeer('its own copy is no longer the version it wrote');
-    assert.equal(coordinator.ownCopyReads, 1);
-  });
-
-  it('never answer from a write that was not acknowledged', async () => {
-    const { coordinator, own, asked, holdWrites } = twoNodes();
-    const key = uuid4(Math.random);
-    await coordinator.write(key, { value: '{"a":1}' });
-    // The condition fails: no version is issued, the last acknowledged one still answers.
-    assert.equal((await coordinator.write(key, { value: '{"a":2}', condition: { ifAbsent: true } })).kind, 'exists');
-    const reads = asked.reads;
-    assert.equal(((await coordinator.read(key)) as { value: string }).value, '{"a":1}');
-    assert.equal(asked.reads, reads);
+    await own.apply([{ ...mine, version: [mine.version[0], mine.version[1] + 1, PEER], value: '{"a":4}' }]);
+    await read('another node wrote its own copy', true);
+    await coordinator.write(key, { value: '{"a":5}' });
     // A write in flight: its version may already be in the leader's own copy, but it is not acknowledged yet.
     const held = holdWrites();
-    const writing = coordinator.write(key, { value: '{"a":2}' });
+    const writing = coordinator.write(key, { value: '{"a":6}' });
     await held.arrived;
-    assert.equal(own.record(key)!.value, '{"a":2}', 'the leader\'s copy is written before the peer answers');
-    await coordinator.read(key);
-    assert.equal(asked.reads, reads + 2, 'the survey of the write and the read both asked the peer');
+    assert.equal(own.record(key)!.value, '{"a":6}', 'the leader\'s copy is written before the peer answers');
+    reads = asked.reads;
+    await read('a write of the key is in flight', true);
     held.release();
     assert.equal((await writing).kind, 'written');
-    assert.equal(((await coordinator.read(key)) as { value: string }).value, '{"a":2}');
-    assert.equal(asked.reads, reads + 2);
+    await read('acknowledged', false);
+  });
+
+  it('stop answering from their own copies for the rest of the lease once one of its writes missed its own store', async () => {
+    const { coordinator, own, asked, setLease } = twoNodes();
+    const [first, second] = [uuid4(Math.random), uuid4(Math.random)];
+    await coordinator.write(first, { value: '{"n":1}' });
+    await coordinator.write(second, { value: '{"n":2}' });
+    const reads = asked.reads;
+    await coordinator.read(first);
+    assert.equal(asked.reads, reads);
+    // Its own store fails one write; the other owner holds it, so it is acknowledged.
+    const apply = own.apply.bind(own);
+    own.apply = () => Promise.reject(new Error('disk full'));
+    const written = await coordinator.write(second, { value: '{"n":3}' });
+    own.apply = apply;
+    assert.equal(written.kind === 'written' && written.replicas, 1);
+    assert.equal(((await coordinator.read(second)) as { value: string }).value, '{"n":3}', 'the other owner\'s copy answers');
+    const after = asked.reads;
+    await coordinator.read(first);
+    assert.equal(asked.reads, after + 1, 'no own copy answers under this lease any more');
+    setLease(2);
+    await coordinator.write(first, { value: '{"n":4}' });
+    const renewed = asked.reads;
+    assert.equal(((await coordinator.read(first)) as { value: string }).value, '{"n":4}');
+    assert.equal(asked.reads, renewed, 'a new lease starts whole');
   });
 });
