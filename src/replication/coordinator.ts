@@ -6,7 +6,7 @@
 // (a condition, created or updated) and the write that follows are atomic.
 import type { KnownRequest, NodeId, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { preferenceList } from '../placement/rendezvous.js';
-import type { ApplyResult, ReplicaStorage } from '../storage/replicas.js';
+import type { ApplyResult, ReplicaStorage, StoredRecord } from '../storage/replicas.js';
 import type { Logger } from '../common/logger.js';
 import type { ReplicaBatcher } from './batcher.js';
 import { type Condition, type Copy, type Survey, decideRead, decideWrite, judgeFanout, newest, ownersSettle } from './decide.js';
@@ -167,18 +167,18 @@ export class Coordinator {
   private ownCopy(key: string): ReadOutcome | undefined {
     if (this.queues.has(key)) return undefined;
     const lease = this.currentLease();
-    if (!lease?.intact || !this.ownCopyUnder(lease, key)) return undefined;
-    const record = this.store.record(key)!;
+    const record = lease?.intact ? this.ownRecordUnder(lease, key) : null;
+    if (!record) return undefined;
     this.ownCopyReads++;
     return record.value === null ? { found: false } : { found: true, value: record.value, version: record.version };
   }
 
-  /** Does our own store hold a version of `key` that this leader issued under `lease`? */
-  private ownCopyUnder(lease: LeaseSeen, key: string): boolean {
-    const version = this.store.get(key)?.version;
-    if (!version) return false;
-    const [term, issuedAt, writer] = version;
-    return writer === this.cluster.self && term === lease.term && issuedAt > lease.floor;
+  /** Our own store's copy of `key`, when it is a version this leader issued under `lease`. */
+  private ownRecordUnder(lease: LeaseSeen, key: string): StoredRecord | null {
+    const record = this.store.get(key);
+    if (!record) return null;
+    const [term, issuedAt, writer] = record.version;
+    return writer === this.cluster.self && term === lease.term && issuedAt > lease.floor ? record : null;
   }
 
   private currentLease(): LeaseSeen | null {
@@ -231,7 +231,8 @@ export class Coordinator {
     };
     this.remember(key, record.version);
     const fanout = await this.fanOut(record, placement, survey.term);
-    if (lease && this.ownCopyUnder(lease, key) && compareVersions(this.store.record(key)!.version, record.version) !== 0) {
+    const ownVersion = lease && this.ownRecordUnder(lease, key)?.version;
+    if (ownVersion && compareVersions(ownVersion, record.version) !== 0) {
       // Our store kept an older version of ours (its write failed, or it stood in for an owner before): it must not answer.
       lease.intact = false;
     }
