@@ -1,13 +1,17 @@
 // Self-healing: every node keeps the copies it holds where the placement says
-// they belong. One pass scans the local store once and
+// they belong. One pass
 //   - hands copies this node no longer owns to their owners, then drops them
 //     (only after every owner confirmed: never fewer copies than before);
 //   - compares bucket digests with every co-owner and streams the records the
 //     co-owner lacks or holds older (anti-entropy, both sides do it);
-//   - purges tombstones older than the grace period.
+//   - purges tombstones older than the grace period in a tenth of the buckets.
+// The digests are kept current write by write (DigestIndex), so a pass reads
+// the store only where digests differ, for the tombstones, and in full only
+// after a membership change.
 // Passes run after every membership change and on an interval; hinted writes
 // are delivered on a shorter one.
 import {
+  BUCKET_COUNT,
   MAX_BUCKETS_PER_KEYS_REQUEST,
   ReplicaWriteResponse,
   SyncDigestResponse,
@@ -37,8 +41,12 @@ const isWriteResponse = checker(ReplicaWriteResponse);
 const isDigestResponse = checker(SyncDigestResponse);
 const isKeysResponse = checker(SyncKeysResponse);
 
-/** Every this many passes, one scans every record (to purge expired tombstones). */
-const FULL_SCAN_EVERY = 10;
+/**
+ * Each pass looks for expired tombstones in one of this many shares of the
+ * buckets, so every record is looked at once every this many passes and no
+ * pass reads the whole store.
+ */
+const PURGE_SHARES = 10;
 
 export interface RepairOptions {
   intervalMs: number;
@@ -118,9 +126,6 @@ export class RepairService {
     this.clock = context.clock ?? realClock;
     this.timers = context.timers ?? realTimers;
     this.rate = new RateLimit(options.ratePerSecond, () => this.clock.now(), this.timers);
-    context.store.watch((keys) => {
-      for (const key of keys) this.index.touch(key);
-    });
   }
 
   start(): void {
@@ -213,15 +218,9 @@ export class RepairService {
   private async pass(): Promise<void> {
     const { self, logger } = this.context;
     const members = [...this.context.aliveNodes()].sort();
-    const wall = this.clock.wall();
     const started = this.clock.now();
-    const expired: KeyVersion[] = [];
-    const purgeTombstones = (record: ReplicaRecord) => {
-      if (record.value === null && wall - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
-        expired.push({ key: record.key, version: record.version });
-      }
-    };
-    await this.index.refresh(members, this.passes++ % FULL_SCAN_EVERY === 0 ? purgeTombstones : undefined);
+    const expired = await this.expiredTombstones(this.passes++ % PURGE_SHARES);
+    await this.index.refresh(members);
     const handoff = this.index.foreignCopies();
     const peers = members.filter((node) => node !== self);
 
@@ -250,6 +249,22 @@ export class RepairService {
     if (handoff.length > 0 || !clean || ms > 1000) {
       logger.info({ members, clean, ms, underReplicated: this.underReplicated }, 'repair pass done');
     }
+  }
+
+  /** Tombstones older than the grace period in one share of the buckets. */
+  private async expiredTombstones(share: number): Promise<KeyVersion[]> {
+    const wall = this.clock.wall();
+    const first = Math.floor((share * BUCKET_COUNT) / PURGE_SHARES);
+    const last = Math.floor(((share + 1) * BUCKET_COUNT) / PURGE_SHARES) - 1;
+    const expired: KeyVersion[] = [];
+    const slices = new Slices();
+    for (const record of this.context.store.entries(bucketRange(first).start, bucketRange(last).end)) {
+      if (record.value === null && wall - record.version[1] / 1024 > this.options.tombstoneGraceMs) {
+        expired.push({ key: record.key, version: record.version });
+      }
+      await slices.step();
+    }
+    return expired;
   }
 
   /** Streams records to a node in batches paced by the repair rate; the acknowledged keys come back. */

@@ -6,7 +6,7 @@
 import type { KnownRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
 import { REQUEST_INDEX_LIMITS } from './store.js';
-import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ChangeWatcher, type ReplicaStorage, type StoredRecord } from './replicas.js';
 
 interface IndexedRequest {
   key: string;
@@ -24,13 +24,27 @@ export interface MemoryStoreOptions {
 
 const HINT_SEPARATOR = '|';
 
+/** Index of the first key not below `bound` in sorted `keys`. */
+function firstAtLeast(keys: readonly string[], bound: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! < bound) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 export class MemoryStore implements ReplicaStorage {
   private readonly records = new Map<string, ReplicaRecord>();
   private readonly hints = new Set<string>();
   private readonly requests = new Map<string, IndexedRequest>();
   private readonly meta = new Map<string, unknown>();
   private maxTerm = 0;
-  private watchers: ((keys: readonly string[]) => void)[] = [];
+  private watchers: ChangeWatcher[] = [];
+  /** The keys in order, kept as they come and go: the digests read the store one small range at a time. */
+  private readonly sortedKeys: string[] = [];
   /** Undo steps of each batch not yet durable, oldest batch first. */
   private volatile: (() => void)[][] = [];
 
@@ -67,7 +81,6 @@ export class MemoryStore implements ReplicaStorage {
       return decision.result;
     });
     await this.commit(undo);
-    this.changed(records.map((record) => record.key));
     return results;
   }
 
@@ -80,12 +93,16 @@ export class MemoryStore implements ReplicaStorage {
       return true;
     });
     await this.commit(undo);
-    this.changed(removed.map((entry) => entry.key));
     return removed.length;
   }
 
-  watch(watcher: (keys: readonly string[]) => void): void {
+  watch(watcher: ChangeWatcher): void {
     this.watchers.push(watcher);
+  }
+
+  /** Writes are applied synchronously here, so any read is in order. */
+  inOrder<T>(read: () => T): Promise<T> {
+    return new Promise((resolve) => resolve(read()));
   }
 
   /** Forgets the watchers of a process that crashed: its successor registers its own. */
@@ -114,10 +131,13 @@ export class MemoryStore implements ReplicaStorage {
   }
 
   *entries(start?: string, end?: string): Generator<ReplicaRecord> {
-    const keys = [...this.records.keys()].filter((key) => (start === undefined || key >= start) && (end === undefined || key < end)).sort();
-    const snapshot = keys.map((key) => this.records.get(key)!);
+    const keys = this.sortedKeys;
+    const from = start === undefined ? 0 : firstAtLeast(keys, start);
+    const to = end === undefined ? keys.length : firstAtLeast(keys, end);
+    const snapshot = keys.slice(from, to).map((key) => this.records.get(key)!);
     yield* snapshot;
   }
+
 
   getMeta<T>(name: string): T | undefined {
     return this.meta.get(name) as T | undefined;
@@ -174,7 +194,20 @@ export class MemoryStore implements ReplicaStorage {
     const before = this.records.get(key);
     if (record) this.records.set(key, record);
     else this.records.delete(key);
-    undo.push(() => (before ? this.records.set(key, before) : this.records.delete(key)));
+    this.keyPresent(key, record !== undefined);
+    undo.push(() => {
+      if (before) this.records.set(key, before);
+      else this.records.delete(key);
+      this.keyPresent(key, before !== undefined);
+    });
+    for (const watcher of this.watchers) watcher.changed(key, before?.version, record?.version);
+  }
+
+  private keyPresent(key: string, present: boolean): void {
+    const at = firstAtLeast(this.sortedKeys, key);
+    const there = this.sortedKeys[at] === key;
+    if (present && !there) this.sortedKeys.splice(at, 0, key);
+    if (!present && there) this.sortedKeys.splice(at, 1);
   }
 
   private setRequest(undo: (() => void)[], id: string, entry: IndexedRequest): void {
@@ -193,9 +226,5 @@ export class MemoryStore implements ReplicaStorage {
     if (this.hints.has(id)) return;
     this.hints.add(id);
     undo.push(() => this.hints.delete(id));
-  }
-
-  private changed(keys: readonly string[]): void {
-    for (const watcher of this.watchers) watcher(keys);
   }
 }

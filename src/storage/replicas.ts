@@ -16,13 +16,28 @@ export interface StoredRecord {
   value: string | null;
 }
 
+/**
+ * What a store reports of its writes. Changes are reported as each write is
+ * made, in the order the store makes them, before they are durable: a reader
+ * that keeps something derived from them (the anti-entropy digests) stays in
+ * step with `inOrder` reads, and is told when a reported write did not commit.
+ */
+export interface ChangeWatcher {
+  /** `key` went from `before` to `after` (undefined: no record). */
+  changed(key: string, before: Version | undefined, after: Version | undefined): void;
+  /** A reported write did not commit: whatever was derived from the reports must be rebuilt. */
+  lost(): void;
+}
+
 export interface ReplicaStorage {
   get(key: string): StoredRecord | undefined;
   record(key: string): ReplicaRecord | null;
   knownRequest(id: string): KnownRequest | null;
   /** Resolves once the batch is durable; see ReplicaStore.apply. */
   apply(records: readonly ReplicaRecord[], hintFor?: readonly (string | null)[]): Promise<ApplyResult[]>;
-  watch(watcher: (keys: readonly string[]) => void): void;
+  watch(watcher: ChangeWatcher): void;
+  /** Runs `read` in the store's order of writes: it sees exactly the changes reported before it. */
+  inOrder<T>(read: () => T): Promise<T>;
   removeIfUnchanged(entries: readonly { key: string; version: Version }[]): Promise<number>;
   pendingHints(): Generator<{ owner: string; key: string }>;
   hintCount(): number;

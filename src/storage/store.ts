@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { KnownRequest, RecordRequest, ReplicaRecord, Version, WriteResultKind } from '../protocol/schemas.js';
 import { compareVersions } from '../replication/version.js';
-import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ReplicaStorage, type StoredRecord } from './replicas.js';
+import { MAX_PENDING_HINTS, applyRecord, checkHintSlots, hintsWithin, type ApplyResult, type ChangeWatcher, type ReplicaStorage, type StoredRecord } from './replicas.js';
 import { DataDirError, STORE_FILE, checkStoreFile, lockDataDir, refusePseudoFileSystem } from './data-dir.js';
 
 /**
@@ -69,7 +69,7 @@ function entryCount(db: Database<unknown, string>): number {
 }
 
 export class ReplicaStore implements ReplicaStorage {
-  private readonly watchers: ((keys: readonly string[]) => void)[] = [];
+  private readonly watchers: ChangeWatcher[] = [];
   private maxTerm: number;
   private requestCount: number;
 
@@ -172,12 +172,14 @@ export class ReplicaStore implements ReplicaStorage {
     checkHintSlots(records, hintSlots);
     const hintFor = hintsWithin(hintSlots, () => this.hintCount(), this.maxHints);
     const now = this.now();
-    const results = await this.records.transaction(() => {
+    const results = await this.reporting(() => {
       const applied = records.map((record, i): ApplyResult => {
         const stored = this.records.get(record.key);
-        const decision = applyRecord(stored && versionOf(stored), record.version);
+        const before = stored && versionOf(stored);
+        const decision = applyRecord(before, record.version);
         if (decision.store) {
           this.records.putSync(record.key, toStored(record));
+          this.report(record.key, before, record.version);
           if (record.request) this.indexRequest(record, now);
           if (record.version[0] > this.maxTerm) this.raiseMaxTerm(record.version[0]);
         }
@@ -189,7 +191,6 @@ export class ReplicaStore implements ReplicaStorage {
       return applied;
     });
     await this.root.flushed;
-    this.changed(records.map((record) => record.key));
     return results;
   }
 
@@ -222,13 +223,27 @@ export class ReplicaStore implements ReplicaStorage {
     this.meta.putSync(MAX_TERM_KEY, term);
   }
 
-  /** Calls `watcher` with the keys of every committed change. */
-  watch(watcher: (keys: readonly string[]) => void): void {
+  watch(watcher: ChangeWatcher): void {
     this.watchers.push(watcher);
   }
 
-  private changed(keys: readonly string[]): void {
-    for (const watcher of this.watchers) watcher(keys);
+  /** A transaction callback runs in LMDB's order of writes, on this thread, so a read in one sees every write reported before it. */
+  inOrder<T>(read: () => T): Promise<T> {
+    return this.records.transaction(read);
+  }
+
+  private report(key: string, before: Version | undefined, after: Version | undefined): void {
+    for (const watcher of this.watchers) watcher.changed(key, before, after);
+  }
+
+  /** Runs `write` in a transaction; changes reported by a transaction that fails to commit are declared lost. */
+  private async reporting<T>(write: () => T): Promise<T> {
+    try {
+      return await this.records.transaction(write);
+    } catch (error) {
+      for (const watcher of this.watchers) watcher.lost();
+      throw error;
+    }
   }
 
   /**
@@ -236,16 +251,16 @@ export class ReplicaStore implements ReplicaStorage {
    * owners, or an expired tombstone, must not take a newer write with it.
    */
   async removeIfUnchanged(entries: readonly { key: string; version: Version }[]): Promise<number> {
-    const removed = await this.records.transaction(() =>
+    const removed = await this.reporting(() =>
       entries.filter(({ key, version }) => {
         const current = this.records.get(key);
         if (!current || compareVersions(versionOf(current), version) !== 0) return false;
         this.records.removeSync(key);
+        this.report(key, version, undefined);
         return true;
       }),
     );
     await this.root.flushed;
-    this.changed(removed.map((entry) => entry.key));
     return removed.length;
   }
 
