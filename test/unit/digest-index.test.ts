@@ -13,7 +13,7 @@ import { bucketOf, mismatchedBuckets } from '../../src/replication/digest.js';
 import { owners } from '../../src/placement/rendezvous.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { ReplicaStore } from '../../src/storage/store.js';
-import type { ReplicaStorage } from '../../src/storage/replicas.js';
+import type { ChangeWatcher, ReplicaStorage } from '../../src/storage/replicas.js';
 import { mulberry32, pick, randomInt, shuffled, uuid4, type Rng } from '../../src/common/random.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 
@@ -116,6 +116,57 @@ describe('anti-entropy digests', () => {
         await index.refresh(members);
         assert.deepEqual(view(index), await fresh(store, members));
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('are rebuilt from the store when told that reported writes were lost', async () => {
+    const rng = mulberry32(19);
+    const store = memoryStore();
+    let watcher: ChangeWatcher | undefined;
+    let muted = false;
+    // The store as the index sees it: reports can be held back, as if their write had not committed.
+    const seen: ReplicaStorage = Object.assign(Object.create(store) as MemoryStore, {
+      watch(target: ChangeWatcher) {
+        watcher = target;
+        store.watch({ changed: (...change) => muted || target.changed(...change), lost: () => target.lost() });
+      },
+    });
+    const members = NODES.slice(0, 3);
+    const index = new DigestIndex(seen, SELF, 2);
+    await store.apply(Array.from({ length: 300 }, (_, i) => ({ key: uuid4(rng), version: [1, i + 1, SELF], value: '{}' })));
+    await index.refresh(members);
+    muted = true;
+    await store.apply(Array.from({ length: 50 }, (_, i) => ({ key: uuid4(rng), version: [1, 1000 + i, SELF], value: '{}' })));
+    muted = false;
+    await index.refresh(members);
+    assert.notDeepEqual(view(index), await fresh(store, members));
+    watcher!.lost();
+    await index.refresh(members);
+    assert.deepEqual(view(index), await fresh(store, members));
+  });
+
+  it('the LMDB store reports a write that failed inside its transaction as lost', async () => {
+    const rng = mulberry32(17);
+    const store = ReplicaStore.open(mkdtempSync(join(tmpdir(), 'wh13-digests-lost-')));
+    try {
+      const members = NODES.slice(0, 3);
+      const index = new DigestIndex(store, SELF, 2);
+      await store.apply(Array.from({ length: 500 }, (_, i) => ({ key: uuid4(rng), version: [1, i + 1, SELF], value: '{}' })));
+      await index.refresh(members);
+      let lost = 0;
+      store.watch({ changed: () => undefined, lost: () => lost++ });
+      // LMDB refuses a key this long inside the transaction, after the first record was reported.
+      const batch: ReplicaRecord[] = [
+        { key: uuid4(rng), version: [1, 1000, SELF], value: '{}' },
+        { key: 'f'.repeat(4000), version: [1, 1001, SELF], value: '{}' },
+      ];
+      await assert.rejects(store.apply(batch));
+      assert.equal(lost, 1);
+      // lmdb-js keeps what the callback wrote before it threw (and reported): the rebuilt digests agree.
+      await index.refresh(members);
+      assert.deepEqual(view(index), await fresh(store, members));
     } finally {
       await store.close();
     }
