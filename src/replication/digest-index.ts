@@ -13,6 +13,8 @@ import type { ReplicaStorage } from '../storage/replicas.js';
 import { bucketOf, bucketRange } from './digest.js';
 import { STEPS_PER_SLICE } from '../common/slices.js';
 
+const SHA1_BYTES = 20;
+
 /** Hash of one (key, version) pair; XOR makes the order of adding and removing pairs irrelevant. */
 function pairHash(key: string, version: Version): Buffer {
   return hash('sha1', `${key}@${version[0]}.${version[1]}.${version[2]}`, 'buffer');
@@ -101,7 +103,7 @@ export class DigestIndex {
         return;
       }
       current = bucket;
-      this.add(bucket, record.key, members, undefined, record.version);
+      this.replacePair(bucket, record.key, members, undefined, record.version);
       steps++;
     }
     this.scannedUpTo = BUCKET_COUNT;
@@ -109,11 +111,11 @@ export class DigestIndex {
 
   private changed(key: string, before: Version | undefined, after: Version | undefined): void {
     const bucket = bucketOf(key);
-    if (this.members && bucket < this.scannedUpTo) this.add(bucket, key, this.members, before, after);
+    if (this.members && bucket < this.scannedUpTo) this.replacePair(bucket, key, this.members, before, after);
   }
 
   /** Replaces the pair (key, before) with (key, after) in the bucket's digests; undefined is no pair. */
-  private add(bucket: number, key: string, members: readonly NodeId[], before: Version | undefined, after: Version | undefined): void {
+  private replacePair(bucket: number, key: string, members: readonly NodeId[], before: Version | undefined, after: Version | undefined): void {
     const own = owners(key, members, this.replicationFactor);
     if (!own.includes(this.self)) {
       let held = this.foreign.get(bucket);
@@ -127,7 +129,7 @@ export class DigestIndex {
       let perBucket = this.digests.get(peer);
       if (!perBucket) this.digests.set(peer, (perBucket = new Map<number, Buffer>()));
       let digest = perBucket.get(bucket);
-      if (!digest) perBucket.set(bucket, (digest = Buffer.alloc(20)));
+      if (!digest) perBucket.set(bucket, (digest = Buffer.alloc(SHA1_BYTES)));
       if (before) xorInto(digest, pairHash(key, before));
       if (after) xorInto(digest, pairHash(key, after));
     }

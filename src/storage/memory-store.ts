@@ -138,7 +138,6 @@ export class MemoryStore implements ReplicaStorage {
     yield* snapshot;
   }
 
-
   getMeta<T>(name: string): T | undefined {
     return this.meta.get(name) as T | undefined;
   }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { RepairService } from '../../src/replication/repair.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { createLogger } from '../../src/common/logger.js';
+import { waitFor } from '../../src/local-cluster/wait.js';
 import { mulberry32, uuid4 } from '../../src/common/random.js';
 import type { ReplicaRecord } from '../../src/protocol/schemas.js';
 
@@ -44,7 +45,7 @@ describe('tombstone purge', () => {
     const afterPasses: number[] = [];
     for (let pass = 1; pass <= 10; pass++) {
       repair.trigger();
-      while (repair.totals.rounds < pass) await new Promise((resolve) => setImmediate(resolve));
+      await waitFor(() => repair.totals.rounds >= pass, { timeoutMs: 10_000, intervalMs: 1, message: `repair pass ${pass}` });
       afterPasses.push(left());
     }
     await repair.stop();
